@@ -1,0 +1,20 @@
+/**
+ * zkwire/protocol: the ZooKeeper wire format, usable on its own (proxies, tools, tests): the Jute codec,
+ * every record a 3.9 client sends or receives, the protocol's numbers, and framing.
+ */
+export * from "./constants.js";
+export { ZkProtocolError } from "./errors.js";
+export { FrameDecoder, type FrameHandler } from "./framing.js";
+export {
+  decode,
+  encode,
+  JuteReader,
+  type JuteRecord,
+  type JuteType,
+  JuteWriter,
+  sizeOfBuffer,
+  sizeOfRecordVector,
+  sizeOfUstring,
+  sizeOfUstringVector,
+} from "./jute.js";
+export * from "./records/index.js";
