@@ -55,7 +55,7 @@ describe("every record round-trips", () => {
   }
 
   it("ConnectRequest and ConnectResponse with the trailing readOnly flag", () => {
-    for (const rec of [ConnectRequest, ConnectResponse] as JuteRecord<Record<string, unknown>>[]) {
+    for (const rec of [ConnectRequest, ConnectResponse] as unknown as JuteRecord<Record<string, unknown>>[]) {
       fc.assert(
         fc.property(arbitraryOf(rec), fc.boolean(), (value, readOnly) => {
           const withFlag = { ...(value as object), readOnly };

@@ -19,7 +19,7 @@ function isRecord(x: unknown): x is JuteRecord<unknown> {
 
 /** Every record the protocol layer exports, by its reference class name. */
 export const recordsByName = new Map<string, JuteRecord<unknown>>(
-  Object.values(all)
+  (Object.values(all) as unknown[])
     .filter(isRecord)
     .map((r) => [r.name, r]),
 );

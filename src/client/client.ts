@@ -1,0 +1,908 @@
+/**
+ * The client: every ZooKeeper 3.9 operation, typed and Promise-based, over one session.
+ *
+ *   await using zk = await ZooKeeper.connect("127.0.0.1:2181/app");
+ *   const { path } = await zk.create("/jobs/job-", "payload", { mode: "persistentSequential" });
+ *   const { data, stat, watch } = await zk.getData(path, { watch: true });
+ *   const event = await watch; // NodeDataChanged, NodeDeleted, or a final None event
+ *
+ * Every method validates its arguments before anything is sent (ZkArgumentError), accepts an
+ * AbortSignal and a timeout, and fails with a ZooKeeperError whose stack shows the caller.
+ */
+import { EventEmitter } from "node:events";
+import type * as tls from "node:tls";
+import { ClientErrorCode, ZkArgumentError, ZooKeeperError } from "../errors.js";
+import {
+  AddWatchMode,
+  DEFAULT_MAX_PACKET,
+  ErrorCode,
+  JUTE_MAX_BUFFER,
+  OpCode,
+  WatcherType,
+} from "../protocol/constants.js";
+import type { JuteReader, JuteRecord } from "../protocol/jute.js";
+import { GetACLRequest, GetACLResponse, SetACLRequest, SetACLResponse } from "../protocol/records/acl-ops.js";
+import {
+  GetAllChildrenNumberRequest,
+  GetAllChildrenNumberResponse,
+} from "../protocol/records/all-children-number.js";
+import type { ClientInfo } from "../protocol/records/client-info.js";
+import { Create2Response, CreateRequest, CreateTTLRequest } from "../protocol/records/create.js";
+import { DeleteRequest } from "../protocol/records/delete.js";
+import { GetEphemeralsRequest, GetEphemeralsResponse } from "../protocol/records/ephemerals.js";
+import { ExistsRequest, ExistsResponse } from "../protocol/records/exists.js";
+import { GetChildren2Request, GetChildren2Response } from "../protocol/records/get-children.js";
+import { GetDataRequest, GetDataResponse } from "../protocol/records/get-data.js";
+import { type MultiOp, MultiRequest, MultiResponse, type MultiResult } from "../protocol/records/multi.js";
+import { ReconfigRequest } from "../protocol/records/reconfig.js";
+import { SetDataRequest, SetDataResponse } from "../protocol/records/set-data.js";
+import type { Stat } from "../protocol/records/stat.js";
+import { SyncRequest, SyncResponse } from "../protocol/records/sync.js";
+import { AddWatchRequest, CheckWatchesRequest, RemoveWatchesRequest } from "../protocol/records/watches.js";
+import { WhoAmIResponse } from "../protocol/records/who-am-i.js";
+import { parseConnectString } from "../session/connect-string.js";
+import type { Failure, WatchRegistration } from "../session/depot.js";
+import type { Logger } from "../session/logger.js";
+import { joinPath, parentOf, toClientPath } from "../session/paths.js";
+import type { SaslMechanismFactory } from "../session/sasl/mechanism.js";
+import { encodeRequest, SESSION_DEFAULTS, Session } from "../session/session.js";
+import type { SessionState } from "../session/state.js";
+import type { WatchedEvent, Watcher, WatchKind } from "../session/watches.js";
+import { type AclEntry, validateAcl } from "./acl.js";
+import { PersistentWatch } from "./persistent-watch.js";
+import {
+  buildCreate,
+  buildDelete,
+  buildSetData,
+  type CreateOptions,
+  type Data,
+  serverPath,
+  toBytes,
+} from "./requests.js";
+import { type CommitOptions, ReadBatch, Transaction } from "./transaction.js";
+
+export interface ZooKeeperOptions {
+  /** Requested session timeout in ms (default 30000); the server may grant less or more. */
+  sessionTimeout?: number;
+  /** Deadline in ms for the first connection (default: the session timeout). */
+  connectTimeout?: number;
+  /** Accept a read-only server when the ensemble has lost its quorum (servers with readonlymode.enabled). */
+  readOnly?: boolean;
+  /** Resume a session saved from `sessionId` and `sessionPassword` (e.g. in another process). */
+  session?: { id: bigint; password: Uint8Array };
+  /** TLS to the server's secure client port: true for defaults, or node:tls options (ca, cert, key...). */
+  tls?: boolean | tls.ConnectionOptions;
+  /** A SASL mechanism factory (e.g. `digestMd5("user", "pw")`), run on every connection. */
+  sasl?: SaslMechanismFactory;
+  /** Credentials sent before anything else, and again after every reconnection. */
+  auth?: { scheme: string; auth: Data }[];
+  /** Largest request in bytes (default 0xfffff, the server's jute.maxbuffer); larger ones are refused. */
+  maxRequestSize?: number;
+  /** Largest reply frame in bytes (default jute.maxbuffer + 1 KB). */
+  maxPacketSize?: number;
+  /** Backoff between rounds over the host list, [first, max] in ms (jittered). */
+  backoff?: readonly [number, number];
+  logger?: Logger;
+  /** Shuffle source (tests). */
+  random?: () => number;
+}
+
+/** Per-call options. */
+export interface CallOptions {
+  signal?: AbortSignal;
+  /** ms; the caller then gets RequestTimeout (the request may still be applied). */
+  timeout?: number;
+}
+
+/** `true` returns a promise of the event with the result; a function is called with it. */
+export type WatchOption = boolean | Watcher;
+
+export interface WatchCallOptions extends CallOptions {
+  watch?: WatchOption;
+}
+
+export interface DataResult {
+  data: Uint8Array;
+  stat: Stat;
+}
+export interface ChildrenResult {
+  children: string[];
+  stat: Stat;
+}
+export interface WatchResult {
+  /** Settles once: with the node event, or with a final None event when the session ends. */
+  watch: Promise<WatchedEvent>;
+}
+
+export interface ConfigResult {
+  /** The ensemble's dynamic configuration (server.N=... lines and version=...). */
+  config: string;
+  stat: Stat;
+}
+
+export interface ReconfigOptions extends CallOptions {
+  /** Servers to add, e.g. ["server.4=127.0.0.1:2891:3891;2184"] (incremental). */
+  joining?: string[];
+  /** Server ids to remove (incremental). */
+  leaving?: (string | number)[];
+  /** The whole new membership (non-incremental), instead of joining/leaving. */
+  newMembers?: string[];
+  /** Apply only if the current configuration version is this (default: whatever it is). */
+  fromConfig?: bigint;
+}
+
+export type WatchTypeName = "children" | "data" | "any" | "persistent" | "persistentRecursive";
+
+const EMPTY = Buffer.alloc(0);
+const CONFIG_NODE = "/zookeeper/config";
+
+/** Operations older servers do not have, and the version that added them. */
+const SINCE: Partial<Record<string, string>> = {
+  addWatch: "3.6",
+  getEphemerals: "3.6",
+  getAllChildrenNumber: "3.6",
+  multiRead: "3.6",
+  whoAmI: "3.7",
+  create: "3.5 (for containers and TTL nodes)",
+  removeWatches: "3.5",
+  checkWatches: "3.5",
+  reconfig: "3.5",
+};
+
+const readGetData = (r: JuteReader) => GetDataResponse.read(r);
+const readCreate2 = (r: JuteReader) => Create2Response.read(r);
+const readExists = (r: JuteReader) => ExistsResponse.read(r).stat;
+const readSetData = (r: JuteReader) => SetDataResponse.read(r).stat;
+const readChildren2 = (r: JuteReader) => GetChildren2Response.read(r);
+
+const watcherTypes: Record<WatchTypeName, number> = {
+  children: WatcherType.Children,
+  data: WatcherType.Data,
+  any: WatcherType.Any,
+  persistent: WatcherType.Persistent,
+  persistentRecursive: WatcherType.PersistentRecursive,
+};
+
+const localKinds: Record<WatchTypeName, WatchKind[]> = {
+  children: ["child"],
+  data: ["data", "exist"],
+  any: ["data", "exist", "child"],
+  persistent: ["persistent"],
+  persistentRecursive: ["persistentRecursive"],
+};
+
+interface ClientEvents {
+  state: [state: SessionState, previous: SessionState];
+}
+
+export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDisposable {
+  readonly #session: Session;
+  readonly #chroot: string;
+  readonly #maxRequestSize: number;
+  readonly #ready: Promise<void>;
+
+  /**
+   * Creates a client and starts connecting at once; requests made before the session is established
+   * wait for it. Prefer `ZooKeeper.connect()`, which resolves when it is.
+   */
+  constructor(connectString: string, options: ZooKeeperOptions = {}) {
+    super();
+    const cs = parseConnectString(connectString);
+    const sessionTimeout = positiveInt(
+      options.sessionTimeout ?? SESSION_DEFAULTS.sessionTimeout,
+      "sessionTimeout",
+    );
+    this.#chroot = cs.chroot;
+    this.#maxRequestSize = positiveInt(options.maxRequestSize ?? JUTE_MAX_BUFFER, "maxRequestSize");
+    this.#session = new Session({
+      connectString: cs,
+      sessionTimeout,
+      connectTimeout: positiveInt(options.connectTimeout ?? sessionTimeout, "connectTimeout"),
+      readOnly: options.readOnly ?? false,
+      resume: options.session
+        ? { sessionId: options.session.id, password: options.session.password }
+        : undefined,
+      tls: options.tls === true ? {} : options.tls === false ? undefined : options.tls,
+      maxPacketSize: positiveInt(options.maxPacketSize ?? DEFAULT_MAX_PACKET, "maxPacketSize"),
+      sasl: options.sasl,
+      logger: options.logger ?? {},
+      backoff: options.backoff ?? SESSION_DEFAULTS.backoff,
+      random: options.random ?? Math.random,
+    });
+    this.#session.onState((state, previous) => {
+      if (this.listenerCount("state") > 0) this.emit("state", state, previous);
+    });
+    for (const { scheme, auth } of options.auth ?? []) {
+      // Queued before anything else, so every request runs with these credentials.
+      this.#session.addAuth(scheme, toBytes(auth, "auth")).catch(() => undefined);
+    }
+    this.#ready = this.#session.start();
+    // Observed here so that a client nobody awaits cannot crash the process with an unhandled rejection.
+    this.#ready.catch(() => undefined);
+  }
+
+  /** Connects and resolves once the session is established; rejects with ConnectError on the deadline. */
+  static async connect(connectString: string, options?: ZooKeeperOptions): Promise<ZooKeeper> {
+    const zk = new ZooKeeper(connectString, options);
+    await zk.ready();
+    return zk;
+  }
+
+  /** Resolves when the session is first established. */
+  ready(): Promise<void> {
+    return this.#ready;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Session facts
+
+  get state(): SessionState {
+    return this.#session.state;
+  }
+  /** The session id (0 before the session is established). Save it with the password to resume. */
+  get sessionId(): bigint {
+    return this.#session.sessionId;
+  }
+  get sessionPassword(): Uint8Array {
+    return this.#session.sessionPassword;
+  }
+  /** The session timeout the server granted, in ms. */
+  get sessionTimeout(): number {
+    return this.#session.negotiatedTimeout;
+  }
+  /** The highest zxid seen in a reply. */
+  get lastZxid(): bigint {
+    return this.#session.lastZxid;
+  }
+  /** The server currently connected to, e.g. "127.0.0.1:2181", or null. */
+  get server(): string | null {
+    const a = this.#session.connectedTo;
+    return a === null ? null : `${a.host}:${a.port}`;
+  }
+  get chroot(): string {
+    return this.#chroot;
+  }
+
+  /** State changes as an async iterator (ends when the session reaches a terminal state or on abort). */
+  async *states(signal?: AbortSignal): AsyncGenerator<SessionState> {
+    const queue: SessionState[] = [];
+    let wake: (() => void) | null = null;
+    const off = this.#session.onState((s) => {
+      queue.push(s);
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener("abort", onAbort);
+    try {
+      while (!signal?.aborted) {
+        const next = queue.shift();
+        if (next !== undefined) {
+          yield next;
+          if (next.kind === "expired" || next.kind === "closed" || next.kind === "auth-failed") return;
+          continue;
+        }
+        await new Promise<void>((r) => {
+          wake = r;
+        });
+        wake = null;
+      }
+    } finally {
+      off();
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Nodes
+
+  /** Creates a node; returns its path (with the sequence number for sequential modes) and Stat. */
+  async create(
+    path: string,
+    data?: Data | null,
+    options: CreateOptions & CallOptions & { createParents?: boolean } = {},
+  ): Promise<{ path: string; stat: Stat }> {
+    const op = buildCreate(this.#chroot, path, data, options);
+    const frame = this.#frame(
+      op.type,
+      (op.type === OpCode.createTTL ? CreateTTLRequest : CreateRequest) as JuteRecord<unknown>,
+      op.request,
+      "create",
+      path,
+    );
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = (await this.#session.submit(op.type, frame, readCreate2, options)) as Create2Response;
+        return { path: toClientPath(this.#chroot, res.path ?? ""), stat: res.stat };
+      } catch (f) {
+        if (options.createParents && isFailure(f, ErrorCode.NoNode) && attempt < 3) {
+          await this.#createParents(path, options);
+          continue;
+        }
+        throw this.#error(f, "create", path);
+      }
+    }
+  }
+
+  async #createParents(path: string, options: CreateOptions & CallOptions): Promise<void> {
+    const parents: string[] = [];
+    for (let p = parentOf(path); p !== "/"; p = parentOf(p)) parents.unshift(p);
+    for (const parent of parents) {
+      try {
+        await this.create(parent, null, {
+          acl: options.acl,
+          signal: options.signal,
+          timeout: options.timeout,
+        });
+      } catch (err) {
+        if (!(err instanceof ZooKeeperError && err.code === ErrorCode.NodeExists)) throw err;
+      }
+    }
+  }
+
+  /** Deletes a node, optionally only at this version (-1 or absent: any version). */
+  async delete(path: string, options: CallOptions & { version?: number } = {}): Promise<void> {
+    const op = buildDelete(this.#chroot, path, options.version);
+    const frame = this.#frame(OpCode.delete, DeleteRequest, op.request as DeleteRequest, "delete", path);
+    try {
+      await this.#session.submit(OpCode.delete, frame, null, options);
+    } catch (f) {
+      throw this.#error(f, "delete", path);
+    }
+  }
+
+  /**
+   * Deletes a node and everything under it. Nodes that vanish meanwhile are fine; children created
+   * meanwhile are deleted too (a few rounds). Returns the number of nodes deleted.
+   */
+  async deleteRecursive(path: string, options: CallOptions = {}): Promise<number> {
+    let deleted = 0;
+    for (let round = 0; ; round++) {
+      let children: string[];
+      try {
+        ({ children } = await this.getChildren(path, options));
+      } catch (err) {
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return deleted;
+        throw err;
+      }
+      const counts = await Promise.all(children.map((c) => this.deleteRecursive(joinPath(path, c), options)));
+      for (const n of counts) deleted += n;
+      try {
+        await this.delete(path, options);
+        return deleted + 1;
+      } catch (err) {
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return deleted;
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NotEmpty && round < 5) continue;
+        throw err;
+      }
+    }
+  }
+
+  /** The node's Stat, or null when it does not exist. A watch is set either way. */
+  exists(path: string, options: CallOptions & { watch: true }): Promise<{ stat: Stat | null } & WatchResult>;
+  exists(path: string, options?: CallOptions & { watch?: false | Watcher }): Promise<Stat | null>;
+  async exists(path: string, options: WatchCallOptions = {}): Promise<unknown> {
+    const p = serverPath(this.#chroot, path);
+    const w = watchOf(options.watch, p, "data", "exist");
+    const frame = this.#frame(OpCode.exists, ExistsRequest, { path: p, watch: w !== null }, "exists", path);
+    let stat: Stat | null;
+    try {
+      stat = (await this.#session.submit(OpCode.exists, frame, readExists, {
+        signal: options.signal,
+        timeout: options.timeout,
+        watch: w?.registration,
+      })) as Stat;
+    } catch (f) {
+      if (!isFailure(f, ErrorCode.NoNode)) throw this.#error(f, "exists", path);
+      stat = null;
+    }
+    return options.watch === true ? { stat, watch: w!.promise } : stat;
+  }
+
+  /** The node's data and Stat. */
+  getData(path: string, options: CallOptions & { watch: true }): Promise<DataResult & WatchResult>;
+  getData(path: string, options?: CallOptions & { watch?: false | Watcher }): Promise<DataResult>;
+  async getData(path: string, options: WatchCallOptions = {}): Promise<unknown> {
+    const p = serverPath(this.#chroot, path);
+    const w = watchOf(options.watch, p, "data", null);
+    const frame = this.#frame(
+      OpCode.getData,
+      GetDataRequest,
+      { path: p, watch: w !== null },
+      "getData",
+      path,
+    );
+    let res: GetDataResponse;
+    try {
+      res = (await this.#session.submit(OpCode.getData, frame, readGetData, {
+        signal: options.signal,
+        timeout: options.timeout,
+        watch: w?.registration,
+      })) as GetDataResponse;
+    } catch (f) {
+      throw this.#error(f, "getData", path);
+    }
+    if (res.data === null) res.data = EMPTY;
+    return options.watch === true ? { data: res.data, stat: res.stat, watch: w!.promise } : res;
+  }
+
+  /** Replaces the node's data, optionally only at this version; returns the new Stat. */
+  async setData(path: string, data: Data, options: CallOptions & { version?: number } = {}): Promise<Stat> {
+    const op = buildSetData(this.#chroot, path, data, options.version);
+    const frame = this.#frame(OpCode.setData, SetDataRequest, op.request as SetDataRequest, "setData", path);
+    try {
+      return (await this.#session.submit(OpCode.setData, frame, readSetData, options)) as Stat;
+    } catch (f) {
+      throw this.#error(f, "setData", path);
+    }
+  }
+
+  /** The node's children (names, unordered) and its Stat. */
+  getChildren(path: string, options: CallOptions & { watch: true }): Promise<ChildrenResult & WatchResult>;
+  getChildren(path: string, options?: CallOptions & { watch?: false | Watcher }): Promise<ChildrenResult>;
+  async getChildren(path: string, options: WatchCallOptions = {}): Promise<unknown> {
+    const p = serverPath(this.#chroot, path);
+    const w = watchOf(options.watch, p, "child", null);
+    const frame = this.#frame(
+      OpCode.getChildren2,
+      GetChildren2Request,
+      { path: p, watch: w !== null },
+      "getChildren",
+      path,
+    );
+    let res: GetChildren2Response;
+    try {
+      res = (await this.#session.submit(OpCode.getChildren2, frame, readChildren2, {
+        signal: options.signal,
+        timeout: options.timeout,
+        watch: w?.registration,
+      })) as GetChildren2Response;
+    } catch (f) {
+      throw this.#error(f, "getChildren", path);
+    }
+    const children = res.children ?? [];
+    return options.watch === true
+      ? { children, stat: res.stat, watch: w!.promise }
+      : { children, stat: res.stat };
+  }
+
+  /** The number of all descendants of the node (server 3.6+). */
+  async getAllChildrenNumber(path: string, options: CallOptions = {}): Promise<number> {
+    const p = serverPath(this.#chroot, path);
+    return this.#call(
+      "getAllChildrenNumber",
+      path,
+      OpCode.getAllChildrenNumber,
+      GetAllChildrenNumberRequest,
+      { path: p },
+      (r) => GetAllChildrenNumberResponse.read(r).totalNumber,
+      options,
+    ) as Promise<number>;
+  }
+
+  /** This session's ephemeral nodes whose path starts with `prefix` (default "/"), server 3.6+. */
+  async getEphemerals(prefix = "/", options: CallOptions = {}): Promise<string[]> {
+    const p = serverPath(this.#chroot, prefix);
+    const list = (await this.#call(
+      "getEphemerals",
+      prefix,
+      OpCode.getEphemerals,
+      GetEphemeralsRequest,
+      { prefixPath: p },
+      (r) => GetEphemeralsResponse.read(r).ephemerals ?? [],
+      options,
+    )) as string[];
+    return this.#chroot === "" ? list : list.map((e) => toClientPath(this.#chroot, e));
+  }
+
+  /** The node's ACL and Stat. */
+  async getACL(path: string, options: CallOptions = {}): Promise<{ acl: AclEntry[]; stat: Stat }> {
+    const res = (await this.#call(
+      "getACL",
+      path,
+      OpCode.getACL,
+      GetACLRequest,
+      { path: serverPath(this.#chroot, path) },
+      (r) => GetACLResponse.read(r),
+      options,
+    )) as GetACLResponse;
+    return {
+      acl: (res.acl ?? []).map((a) => ({
+        perms: a.perms,
+        id: { scheme: a.id.scheme ?? "", id: a.id.id ?? "" },
+      })),
+      stat: res.stat,
+    };
+  }
+
+  /** Replaces the node's ACL, optionally only at this ACL version (Stat.aversion). */
+  async setACL(
+    path: string,
+    acl: readonly AclEntry[],
+    options: CallOptions & { version?: number } = {},
+  ): Promise<Stat> {
+    const p = serverPath(this.#chroot, path);
+    const version = options.version === undefined ? -1 : options.version;
+    if (!Number.isInteger(version) || version < -1)
+      throw new ZkArgumentError("version must be an integer >= -1");
+    return this.#call(
+      "setACL",
+      path,
+      OpCode.setACL,
+      SetACLRequest,
+      { path: p, acl: validateAcl(acl), version },
+      (r) => SetACLResponse.read(r).stat,
+      options,
+    ) as Promise<Stat>;
+  }
+
+  /**
+   * Waits until the server this client is connected to has caught up with the leader for `path`, so a
+   * read after it sees every write committed before it. Returns the path.
+   */
+  async sync(path: string, options: CallOptions = {}): Promise<string> {
+    const p = serverPath(this.#chroot, path);
+    const res = (await this.#call(
+      "sync",
+      path,
+      OpCode.sync,
+      SyncRequest,
+      { path: p },
+      (r) => SyncResponse.read(r).path,
+      options,
+    )) as string | null;
+    return toClientPath(this.#chroot, res ?? p);
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Transactions
+
+  /** A transaction builder: ops are applied all together or not at all. */
+  transaction(): Transaction {
+    return new Transaction(this.#chroot, (type, ops, options) => this.#multi(type, ops, options, "multi"));
+  }
+
+  /** Several reads answered together (server 3.6+). */
+  multiRead(): ReadBatch {
+    return new ReadBatch(this.#chroot, (type, ops, options) => this.#multi(type, ops, options, "multiRead"));
+  }
+
+  async #multi(type: number, ops: MultiOp[], options: CommitOptions, op: string): Promise<MultiResult[]> {
+    return this.#call(
+      op,
+      undefined,
+      type,
+      MultiRequest,
+      ops,
+      (r) => MultiResponse.read(r),
+      options,
+    ) as Promise<MultiResult[]>;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Auth
+
+  /**
+   * Adds credentials to the session, e.g. addAuth("digest", "user:password"). Resolves when the server
+   * accepted them; they are re-sent after every reconnection. The server ends a session whose
+   * credentials it refuses (state auth-failed).
+   */
+  async addAuth(scheme: string, auth: Data): Promise<void> {
+    if (typeof scheme !== "string" || scheme === "")
+      throw new ZkArgumentError("scheme must be a non-empty string");
+    const bytes = typeof auth === "string" ? Buffer.from(auth, "utf8") : auth;
+    if (!(bytes instanceof Uint8Array)) throw new ZkArgumentError("auth must be a string or bytes");
+    try {
+      await this.#session.addAuth(scheme, bytes);
+    } catch (f) {
+      throw this.#error(f, "addAuth", undefined);
+    }
+  }
+
+  /** The identities the server has authenticated this session as (server 3.7+). */
+  async whoAmI(options: CallOptions = {}): Promise<ClientInfo[]> {
+    return this.#call(
+      "whoAmI",
+      undefined,
+      OpCode.whoAmI,
+      null,
+      null,
+      (r) => WhoAmIResponse.read(r).clientInfo ?? [],
+      options,
+    ) as Promise<ClientInfo[]>;
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Watches
+
+  /**
+   * A persistent watch on `path` (server 3.6+): every change to the node (data, creation, deletion,
+   * children) for "persistent"; the node and all its descendants (not child-list events) for
+   * "persistentRecursive". Iterate it; leaving the loop unregisters it.
+   */
+  async addWatch(
+    path: string,
+    options: CallOptions & { mode?: "persistent" | "persistentRecursive" } = {},
+  ): Promise<PersistentWatch> {
+    const mode = options.mode ?? "persistent";
+    if (mode !== "persistent" && mode !== "persistentRecursive") {
+      throw new ZkArgumentError(`mode must be "persistent" or "persistentRecursive", got ${String(mode)}`);
+    }
+    const p = serverPath(this.#chroot, path);
+    if (options.signal?.aborted) throw options.signal.reason;
+    const recursive = mode === "persistentRecursive";
+    const watch = new PersistentWatch(path, recursive, (w) => this.#removePersistent(p, w), options.signal);
+    await this.#call(
+      "addWatch",
+      path,
+      OpCode.addWatch,
+      AddWatchRequest,
+      { path: p, mode: recursive ? AddWatchMode.persistentRecursive : AddWatchMode.persistent },
+      null,
+      {
+        signal: options.signal,
+        timeout: options.timeout,
+        watch: { path: p, watcher: watch.watcher, onOk: mode, onNoNode: null },
+      },
+    );
+    return watch;
+  }
+
+  async #removePersistent(p: string, watch: PersistentWatch): Promise<void> {
+    const kind: WatchKind = watch.recursive ? "persistentRecursive" : "persistent";
+    const registry = this.#session.watches;
+    if (!registry.remove(kind, p, watch.watcher) || registry.has(kind, p)) return;
+    // The last local watcher of this kind on the path: the server's registration can go too.
+    if (this.#session.state.kind !== "connected" && this.#session.state.kind !== "read-only") return;
+    const frame = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, {
+      path: p,
+      type: watch.recursive ? WatcherType.PersistentRecursive : WatcherType.Persistent,
+    });
+    await this.#session.submit(OpCode.removeWatches, frame, null).catch(() => undefined);
+  }
+
+  /**
+   * Removes watches of a type from a path: just `watcher` when given, else all of that type. Removed
+   * watchers get a *WatchRemoved event. The server's registration is removed when no local watcher of
+   * the type remains; with `local`, local watchers are removed even if the server cannot be told.
+   */
+  async removeWatches(
+    path: string,
+    type: WatchTypeName,
+    options: CallOptions & { watcher?: Watcher; local?: boolean } = {},
+  ): Promise<void> {
+    const p = serverPath(this.#chroot, path);
+    const serverType = watcherTypes[type];
+    if (serverType === undefined) throw new ZkArgumentError(`unknown watch type "${String(type)}"`);
+    const registry = this.#session.watches;
+    const kinds = localKinds[type];
+    const removed: { kind: WatchKind; watcher: Watcher }[] = [];
+    if (options.watcher !== undefined) {
+      for (const kind of kinds) {
+        if (registry.remove(kind, p, options.watcher)) removed.push({ kind, watcher: options.watcher });
+      }
+      if (removed.length === 0) throw new ZooKeeperError(ErrorCode.NoWatcher, { op: "removeWatches", path });
+    } else {
+      for (const kind of kinds) {
+        for (const watcher of registry.take([kind], p)) removed.push({ kind, watcher });
+      }
+    }
+    const stillNeeded = kinds.some((k) => registry.has(k, p));
+    if (!stillNeeded) {
+      const frame = this.#frame(
+        OpCode.removeWatches,
+        RemoveWatchesRequest,
+        { path: p, type: serverType },
+        "removeWatches",
+        path,
+      );
+      try {
+        await this.#session.submit(OpCode.removeWatches, frame, null, options);
+      } catch (f) {
+        if (!options.local) {
+          for (const { kind, watcher } of removed) registry.add(kind, p, watcher);
+          throw this.#error(f, "removeWatches", path);
+        }
+      }
+    }
+    for (const { kind, watcher } of removed) {
+      const eventType =
+        kind === "child"
+          ? "ChildWatchRemoved"
+          : kind === "data" || kind === "exist"
+            ? "DataWatchRemoved"
+            : "PersistentWatchRemoved";
+      this.#session.deliver(watcher, {
+        type: eventType,
+        state: this.#session.state.kind === "read-only" ? "ConnectedReadOnly" : "SyncConnected",
+        path,
+        zxid: -1n,
+      });
+    }
+  }
+
+  /** Whether the server holds watches of this type on the path for this session. */
+  async checkWatches(path: string, type: WatchTypeName, options: CallOptions = {}): Promise<boolean> {
+    const serverType = watcherTypes[type];
+    if (serverType === undefined) throw new ZkArgumentError(`unknown watch type "${String(type)}"`);
+    const p = serverPath(this.#chroot, path);
+    const frame = this.#frame(
+      OpCode.checkWatches,
+      CheckWatchesRequest,
+      { path: p, type: serverType },
+      "checkWatches",
+      path,
+    );
+    try {
+      await this.#session.submit(OpCode.checkWatches, frame, null, options);
+      return true;
+    } catch (f) {
+      if (isFailure(f, ErrorCode.NoWatcher)) return false;
+      throw this.#error(f, "checkWatches", path);
+    }
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Ensemble configuration
+
+  /** The ensemble's configuration (/zookeeper/config, which no chroot applies to). */
+  getConfig(options: CallOptions & { watch: true }): Promise<ConfigResult & WatchResult>;
+  getConfig(options?: CallOptions & { watch?: false | Watcher }): Promise<ConfigResult>;
+  async getConfig(options: WatchCallOptions = {}): Promise<unknown> {
+    const w = watchOf(options.watch, CONFIG_NODE, "data", null);
+    const frame = this.#frame(
+      OpCode.getData,
+      GetDataRequest,
+      { path: CONFIG_NODE, watch: w !== null },
+      "getConfig",
+      CONFIG_NODE,
+    );
+    let res: GetDataResponse;
+    try {
+      res = (await this.#session.submit(OpCode.getData, frame, readGetData, {
+        signal: options.signal,
+        timeout: options.timeout,
+        watch: w?.registration,
+      })) as GetDataResponse;
+    } catch (f) {
+      throw this.#error(f, "getConfig", CONFIG_NODE);
+    }
+    const config = Buffer.from(res.data ?? EMPTY).toString("utf8");
+    return options.watch === true
+      ? { config, stat: res.stat, watch: w!.promise }
+      : { config, stat: res.stat };
+  }
+
+  /**
+   * Changes the ensemble's membership (servers with reconfigEnabled=true; needs the super user or an
+   * ACL on /zookeeper/config allowing it). Returns the new configuration.
+   */
+  async reconfig(options: ReconfigOptions): Promise<ConfigResult> {
+    const { joining, leaving, newMembers } = options;
+    if (newMembers !== undefined && (joining !== undefined || leaving !== undefined)) {
+      throw new ZkArgumentError("reconfig takes either newMembers or joining/leaving, not both");
+    }
+    if (newMembers === undefined && joining === undefined && leaving === undefined) {
+      throw new ZkArgumentError("reconfig needs joining, leaving or newMembers");
+    }
+    const list = (xs: (string | number)[] | undefined) =>
+      xs === undefined ? null : xs.map(String).join(",");
+    const res = (await this.#call(
+      "reconfig",
+      undefined,
+      OpCode.reconfig,
+      ReconfigRequest,
+      {
+        joiningServers: list(joining),
+        leavingServers: list(leaving),
+        newMembers: list(newMembers),
+        curConfigId: options.fromConfig ?? -1n,
+      },
+      readGetData,
+      options,
+    )) as GetDataResponse;
+    return { config: Buffer.from(res.data ?? EMPTY).toString("utf8"), stat: res.stat };
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Lifecycle
+
+  /**
+   * Closes the session: requests already made are answered first, then closeSession (waiting a bounded
+   * time for the server), then the socket. Ephemeral nodes go with the session. Calls after this fail
+   * with ClientClosed.
+   */
+  close(): Promise<void> {
+    return this.#session.close();
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+
+  // -----------------------------------------------------------------------------------------------
+  // Internals
+
+  /** Encodes a request frame, refusing (before anything is sent) one the server would not accept. */
+  #frame<T>(
+    opcode: number,
+    record: JuteRecord<T> | null,
+    value: T,
+    op: string,
+    path: string | undefined,
+  ): Buffer {
+    const frame = encodeRequest(opcode, record, value);
+    if (frame.length - 4 > this.#maxRequestSize) {
+      throw new ZkArgumentError(
+        `${op}${path === undefined ? "" : ` ${path}`}: request of ${frame.length - 4} bytes exceeds the maximum of ` +
+          `${this.#maxRequestSize} (the server's jute.maxbuffer); data can be at most ` +
+          `${this.#maxRequestSize - (frame.length - 4 - dataLength(value))} bytes here`,
+      );
+    }
+    return frame;
+  }
+
+  async #call<T>(
+    op: string,
+    path: string | undefined,
+    opcode: number,
+    record: JuteRecord<T> | null,
+    value: T,
+    decode: ((r: JuteReader) => unknown) | null,
+    options: CallOptions & { watch?: WatchRegistration | undefined },
+  ): Promise<unknown> {
+    const frame = this.#frame(opcode, record, value, op, path);
+    try {
+      return await this.#session.submit(opcode, frame, decode, options);
+    } catch (f) {
+      throw this.#error(f, op, path);
+    }
+  }
+
+  /** A failure from the session as the caller's error (created here, so its stack shows the caller). */
+  #error(f: unknown, op: string, path: string | undefined): unknown {
+    if (f instanceof Error || !isFailureLike(f)) return f; // an abort reason, or already an error
+    let detail = f.detail;
+    if (f.code === ErrorCode.Unimplemented && SINCE[op] !== undefined) {
+      detail = `the server does not implement ${op}; it needs ZooKeeper ${SINCE[op]} or newer`;
+    }
+    if (f.code === ClientErrorCode.ClientClosed && detail === undefined) detail = "the client is closed";
+    return new ZooKeeperError(f.code, { op, path, detail, cause: f.cause });
+  }
+}
+
+function isFailureLike(f: unknown): f is Failure {
+  return typeof f === "object" && f !== null && typeof (f as Failure).code === "number";
+}
+
+function isFailure(f: unknown, code: number): boolean {
+  return isFailureLike(f) && !(f instanceof Error) && f.code === code;
+}
+
+function positiveInt(v: number, name: string): number {
+  if (!Number.isInteger(v) || v <= 0)
+    throw new ZkArgumentError(`${name} must be a positive integer, got ${v}`);
+  return v;
+}
+
+function dataLength(value: unknown): number {
+  const data = (value as { data?: unknown } | null)?.data;
+  return data instanceof Uint8Array ? data.length : 0;
+}
+
+/** A one-shot watch for a request: the registration for the session, and the promise for `watch: true`. */
+function watchOf(
+  option: WatchOption | undefined,
+  path: string,
+  onOk: WatchKind,
+  onNoNode: WatchKind | null,
+): { registration: WatchRegistration; promise: Promise<WatchedEvent> | null } | null {
+  if (option === undefined || option === false) return null;
+  if (typeof option === "function")
+    return { registration: { path, watcher: option, onOk, onNoNode }, promise: null };
+  if (option !== true) throw new ZkArgumentError("watch must be true, false or a function");
+  let watcher!: Watcher;
+  const promise = new Promise<WatchedEvent>((resolve) => {
+    watcher = resolve;
+  });
+  return { registration: { path, watcher, onOk, onNoNode }, promise };
+}

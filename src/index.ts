@@ -1,0 +1,63 @@
+/**
+ * zkwire: a ZooKeeper client for Node.js, in TypeScript, from the wire protocol up.
+ */
+export {
+  type AclEntry,
+  CREATOR_ALL_ACL,
+  digestAcl,
+  digestId,
+  Ids,
+  OPEN_ACL_UNSAFE,
+  Perms,
+  READ_ACL_UNSAFE,
+} from "./client/acl.js";
+export {
+  type CallOptions,
+  type ChildrenResult,
+  type ConfigResult,
+  type DataResult,
+  type ReconfigOptions,
+  type WatchCallOptions,
+  type WatchOption,
+  type WatchResult,
+  type WatchTypeName,
+  ZooKeeper,
+  type ZooKeeperOptions,
+} from "./client/client.js";
+export { PersistentWatch } from "./client/persistent-watch.js";
+export { type CreateOptions, type Data, MAX_TTL } from "./client/requests.js";
+export {
+  type CheckResult,
+  type CommitOptions,
+  type CreateResult,
+  type DeleteResult,
+  type GetChildrenOpResult,
+  type GetDataOpResult,
+  type OpOutcome,
+  ReadBatch,
+  type ReadResult,
+  type SetDataResult,
+  Transaction,
+  TransactionError,
+  type TransactionResult,
+} from "./client/transaction.js";
+export { ClientErrorCode, isZooKeeperError, ZkArgumentError, ZooKeeperError } from "./errors.js";
+export { type CreateModeName, ErrorCode, type ErrorCodeName } from "./protocol/constants.js";
+export { ZkProtocolError } from "./protocol/errors.js";
+export type { ACL } from "./protocol/records/acl.js";
+export type { ClientInfo } from "./protocol/records/client-info.js";
+export type { Stat } from "./protocol/records/stat.js";
+export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
+export type { Logger } from "./session/logger.js";
+export { pathProblem, validatePath } from "./session/paths.js";
+export {
+  DigestMd5Mechanism,
+  type DigestMd5Options,
+  digestMd5,
+  SaslError,
+  type SaslMechanism,
+  type SaslMechanismFactory,
+} from "./session/sasl/index.js";
+export { ConnectError } from "./session/session.js";
+export type { KeeperStateName, SessionState, SessionStateKind } from "./session/state.js";
+export type { NodeEventType, WatchedEvent, Watcher } from "./session/watches.js";

@@ -1,0 +1,101 @@
+/**
+ * One TCP (or TLS) connection to one server: bytes in as frames, bytes out as given. It knows nothing of
+ * sessions; the session drives the handshake and decides what to write. It ends exactly once, reporting
+ * why (null for a clean end).
+ */
+import * as net from "node:net";
+import * as tls from "node:tls";
+import { FrameDecoder } from "../protocol/framing.js";
+import type { HostAddress } from "./connect-string.js";
+
+export interface ConnectionHandlers {
+  /** The socket is open (TLS: handshake done); the session may write. */
+  onOpen(): void;
+  /** A whole frame; throwing ends the connection with that error. */
+  onFrame(frame: Buffer): void;
+  /** The socket can take more after a write returned false. */
+  onDrain(): void;
+  /** Called once, after which nothing else is called. */
+  onClose(error: Error | null): void;
+}
+
+export interface ConnectionOptions {
+  /** TLS options, or undefined for plain TCP. */
+  tls: tls.ConnectionOptions | undefined;
+  maxPacketSize: number;
+}
+
+export class Connection {
+  readonly address: HostAddress;
+  private readonly socket: net.Socket;
+  private readonly decoder: FrameDecoder;
+  private closed = false;
+  /** performance.now() of the last bytes received and sent: the session's timers read these. */
+  lastReceived: number;
+  lastSent: number;
+
+  constructor(
+    address: HostAddress,
+    options: ConnectionOptions,
+    private readonly handlers: ConnectionHandlers,
+  ) {
+    this.address = address;
+    this.decoder = new FrameDecoder(options.maxPacketSize);
+    this.lastReceived = this.lastSent = performance.now();
+    if (options.tls) {
+      this.socket = tls.connect({
+        servername: net.isIP(address.host) ? undefined : address.host,
+        ...options.tls,
+        host: address.host,
+        port: address.port,
+      });
+      this.socket.once("secureConnect", () => this.opened());
+    } else {
+      this.socket = net.connect({ host: address.host, port: address.port });
+      this.socket.once("connect", () => this.opened());
+    }
+    this.socket.setNoDelay(true);
+    this.socket.on("data", (chunk: Buffer) => this.received(chunk));
+    this.socket.on("drain", () => {
+      if (!this.closed) this.handlers.onDrain();
+    });
+    this.socket.on("error", (err) => this.end(err));
+    this.socket.on("close", () => this.end(new Error("connection closed by the server")));
+    this.socket.on("end", () => this.end(new Error("connection closed by the server")));
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Writes bytes; false when the socket's buffer is full (wait for onDrain before writing more). */
+  write(bytes: Buffer): boolean {
+    if (this.closed) return false;
+    this.lastSent = performance.now();
+    return this.socket.write(bytes);
+  }
+
+  /** Ends the connection; `error` says why (null: we chose to, cleanly). */
+  end(error: Error | null = null): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.handlers.onClose(error);
+  }
+
+  private opened(): void {
+    if (!this.closed) this.handlers.onOpen();
+  }
+
+  private received(chunk: Buffer): void {
+    if (this.closed) return;
+    this.lastReceived = performance.now();
+    try {
+      this.decoder.push(chunk, (frame) => {
+        if (!this.closed) this.handlers.onFrame(frame);
+      });
+    } catch (err) {
+      this.end(err as Error);
+    }
+  }
+}

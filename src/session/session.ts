@@ -1,0 +1,933 @@
+/**
+ * One ZooKeeper session over a sequence of connections: the handshake, request pipelining, pings,
+ * watches, reconnection to the next host with the same session id and password, and expiry.
+ *
+ * Timers, all derived from the negotiated session timeout T (the reference client's ratios):
+ *   - ping after T/3 without sending: the server expires a session it has not heard from for T, so a
+ *     ping at T/3 leaves two more chances before that;
+ *   - the connection is dead after 2T/3 without receiving anything: a live server answers a ping sent at
+ *     T/3 well within the next third, and giving up at 2T/3 leaves a third of T to reach another server
+ *     before the session expires;
+ *   - each connection attempt (TCP, TLS and handshake) gets T / (number of hosts), so one pass over the
+ *     ensemble fits in one session timeout;
+ *   - cut off from every server for longer than T, the session has expired on the server side, so the
+ *     client declares it expired too instead of hoping.
+ *
+ * Everything that changes the state goes through `transition`, which ignores whatever comes after a
+ * terminal state. The connect loop (`run`) is started once and is the only place that opens connections.
+ */
+import { channel } from "node:diagnostics_channel";
+import type * as tls from "node:tls";
+import { ClientErrorCode, codeName } from "../errors.js";
+import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, OpCode, Xid } from "../protocol/constants.js";
+import { ZkProtocolError } from "../protocol/errors.js";
+import { JuteReader, type JuteRecord, JuteWriter } from "../protocol/jute.js";
+import { AuthPacket } from "../protocol/records/auth.js";
+import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js";
+import { GetSASLRequest, SetSASLResponse } from "../protocol/records/sasl.js";
+import { SetWatches, SetWatches2 } from "../protocol/records/set-watches.js";
+import { WatcherEvent } from "../protocol/records/watcher-event.js";
+import { type ConnectString, formatHost, type HostAddress, HostList } from "./connect-string.js";
+import { Connection } from "./connection.js";
+import { type Failure, Fifo, type Pending, RequestStatus, type WatchRegistration } from "./depot.js";
+import type { Logger } from "./logger.js";
+import { toClientPath } from "./paths.js";
+import type { SaslMechanism } from "./sasl/mechanism.js";
+import { isConnected, isTerminal, keeperStateOf, type SessionState } from "./state.js";
+import { EVENT_TYPE_NAMES, type WatchedEvent, type Watcher, WatchRegistry } from "./watches.js";
+
+export interface SessionOptions {
+  connectString: ConnectString;
+  /** Requested session timeout in ms; the server clamps it to [2, 20] ticks by default. */
+  sessionTimeout: number;
+  /** Deadline in ms for establishing the first connection. */
+  connectTimeout: number;
+  readOnly: boolean;
+  /** Resume an existing session instead of creating one. */
+  resume: { sessionId: bigint; password: Uint8Array } | undefined;
+  tls: tls.ConnectionOptions | undefined;
+  maxPacketSize: number;
+  sasl: (() => SaslMechanism) | undefined;
+  logger: Logger;
+  /** Backoff between rounds over the host list: [first, max] in ms; each wait is jittered. */
+  backoff: readonly [number, number];
+  random: () => number;
+}
+
+export const SESSION_DEFAULTS = {
+  sessionTimeout: 30_000,
+  maxPacketSize: DEFAULT_MAX_PACKET,
+  backoff: [50, 1_000] as const,
+  /** How long close() waits for the server to confirm closeSession. */
+  closeTimeout: 2_000,
+};
+
+/** The SetWatches batch limit of the reference client: the server rejects packets over jute.maxbuffer. */
+const SET_WATCHES_MAX_BYTES = 128 * 1024;
+const PASSWORD_LENGTH = 16;
+const MAX_XID = 0x7fffffff;
+
+export interface SubmitOptions {
+  signal?: AbortSignal | undefined;
+  /** ms; on expiry the caller gets RequestTimeout (the request may still be applied). */
+  timeout?: number | undefined;
+  watch?: WatchRegistration | undefined;
+}
+
+export type StateListener = (state: SessionState, previous: SessionState) => void;
+
+const channels = {
+  request: channel("zkwire:request"),
+  reply: channel("zkwire:reply"),
+  state: channel("zkwire:state"),
+  watch: channel("zkwire:watch"),
+};
+
+/** Thrown by start() when no server could be reached before the deadline. */
+export class ConnectError extends Error {
+  override readonly name = "ConnectError";
+  readonly code = "ZK_CONNECT";
+  constructor(
+    message: string,
+    readonly attempts: readonly { host: string; error: string }[],
+  ) {
+    super(message);
+  }
+}
+
+interface AuthEntry {
+  scheme: string;
+  auth: Uint8Array;
+}
+
+/** Bytes of a frame header: length, xid, opcode. */
+const HEADER = 12;
+
+/** Encodes a request frame: length, xid (patched at write), opcode, body. Allocated once, exact size. */
+export function encodeRequest<T>(opcode: number, record: JuteRecord<T> | null, value: T, xid = 0): Buffer {
+  const size = HEADER + (record === null ? 0 : record.size(value));
+  const w = JuteWriter.alloc(size);
+  w.int(size - 4);
+  w.int(xid);
+  w.int(opcode);
+  if (record !== null) record.write(w, value);
+  return w.buf;
+}
+
+/** Frames with nothing variable in them are encoded once. */
+const PING_FRAME = encodeRequest(OpCode.ping, null, null, Xid.ping);
+
+export class Session {
+  private readonly options: SessionOptions;
+  private readonly hosts: HostList;
+  private readonly chroot: string;
+  readonly watches = new WatchRegistry();
+  private readonly listeners = new Set<StateListener>();
+
+  private stateValue: SessionState = { kind: "connecting" };
+  private sessionIdValue = 0n;
+  private password: Uint8Array = new Uint8Array(PASSWORD_LENGTH);
+  private negotiated = 0;
+  private lastZxidValue = 0n;
+  /** Whether a read-write server has accepted this session (a read-only server's session is local). */
+  private seenReadWrite = false;
+
+  private connection: Connection | null = null;
+  private handshaking = false;
+  private readonly toWrite = new Fifo<Pending>();
+  private readonly written = new Fifo<Pending>();
+  private readonly authWritten = new Fifo<Pending>();
+  private flushScheduled = false;
+  private congested = false;
+  private nextXid = 1;
+  private pingOutstanding = false;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly auths: AuthEntry[] = [];
+  private sasl: { mechanism: SaslMechanism; xid: number } | null = null;
+  /** performance.now() of the last time a server was heard from on an established connection. */
+  private lastHeard = 0;
+  private expiryTimer: NodeJS.Timeout | null = null;
+  private wake: (() => void) | null = null;
+  private running = false;
+
+  constructor(options: SessionOptions) {
+    this.options = options;
+    this.chroot = options.connectString.chroot;
+    this.hosts = new HostList(options.connectString.hosts, options.random);
+    if (options.resume) {
+      this.sessionIdValue = options.resume.sessionId;
+      this.password = Uint8Array.from(options.resume.password);
+      this.seenReadWrite = true;
+    }
+  }
+
+  get state(): SessionState {
+    return this.stateValue;
+  }
+  get sessionId(): bigint {
+    return this.sessionIdValue;
+  }
+  get sessionPassword(): Uint8Array {
+    return Uint8Array.from(this.password);
+  }
+  /** The timeout the server granted, in ms (0 before the first connection). */
+  get negotiatedTimeout(): number {
+    return this.negotiated;
+  }
+  get lastZxid(): bigint {
+    return this.lastZxidValue;
+  }
+  get connectedTo(): HostAddress | null {
+    return this.connection !== null && isConnected(this.stateValue) ? this.connection.address : null;
+  }
+  get clientChroot(): string {
+    return this.chroot;
+  }
+
+  onState(listener: StateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Starts the connect loop; resolves once a session is established, rejects on the connect deadline. */
+  start(): Promise<void> {
+    if (this.running) throw new Error("session already started");
+    this.running = true;
+    return new Promise<void>((resolve, reject) => {
+      const deadline = performance.now() + this.options.connectTimeout;
+      void this.run(deadline, resolve, reject);
+    });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Requests
+
+  /**
+   * Queues a request frame (from `encodeRequest`) now: its place in the session's order is decided by
+   * this call. Resolves with the decoded reply; rejects with a Failure (the client layer turns it into a
+   * ZooKeeperError), or with the signal's reason when aborted.
+   */
+  submit(
+    opcode: number,
+    frame: Buffer,
+    decode: ((r: JuteReader) => unknown) | null,
+    options: SubmitOptions = {},
+  ): Promise<unknown> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    const { signal, timeout, watch } = options;
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const p: Pending = {
+        opcode,
+        frame,
+        xid: 0,
+        status: RequestStatus.Queued,
+        decode,
+        watch: watch ?? null,
+        resolve,
+        reject,
+        cleanup: null,
+      };
+      if (signal !== undefined || timeout !== undefined) this.arm(p, signal, timeout);
+      this.enqueue(p);
+    });
+  }
+
+  /** Sends credentials (addAuth); they are re-sent on every reconnection. Resolves when accepted. */
+  addAuth(scheme: string, auth: Uint8Array): Promise<void> {
+    const refused = this.refusal();
+    if (refused !== null) return Promise.reject(refused);
+    const entry = { scheme, auth: Uint8Array.from(auth) };
+    this.auths.push(entry);
+    return new Promise((resolve, reject) => {
+      this.enqueue(this.authPending(entry, () => resolve(), reject));
+    });
+  }
+
+  /** Ends the session: closeSession to the server (bounded wait), then the socket; final. */
+  async close(): Promise<void> {
+    if (isTerminal(this.stateValue)) return;
+    const conn = this.connection;
+    if (conn !== null && isConnected(this.stateValue) && !this.handshaking) {
+      let timer: NodeJS.Timeout | undefined;
+      const closing = this.submit(
+        OpCode.closeSession,
+        encodeRequest(OpCode.closeSession, null, null),
+        null,
+      ).catch(() => undefined);
+      const bound = new Promise<void>((r) => {
+        timer = setTimeout(r, Math.min(SESSION_DEFAULTS.closeTimeout, this.negotiated || Infinity));
+      });
+      this.closing = true;
+      await Promise.race([closing, bound]);
+      clearTimeout(timer);
+    }
+    this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed });
+  }
+
+  /** Set once close() has queued closeSession: no new request is accepted after it. */
+  private closing = false;
+
+  private refusal(): Failure | null {
+    const s = this.stateValue;
+    if (this.closing || s.kind === "closed") return { code: ClientErrorCode.ClientClosed };
+    if (s.kind === "expired") return { code: ErrorCode.SessionExpired };
+    if (s.kind === "auth-failed") return { code: ClientErrorCode.AuthFailedState, detail: s.reason };
+    return null;
+  }
+
+  private arm(p: Pending, signal: AbortSignal | undefined, timeout: number | undefined): void {
+    let timer: NodeJS.Timeout | undefined;
+    const onAbort = () => this.abandon(p, signal!.reason);
+    if (timeout !== undefined) {
+      timer = setTimeout(
+        () => this.abandon(p, { code: ErrorCode.RequestTimeout, detail: `no reply within ${timeout} ms` }),
+        timeout,
+      );
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
+    p.cleanup = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    };
+  }
+
+  /**
+   * The caller gave up (abort or timeout). A queued request is simply never written. A written one stays
+   * in `written`, so the replies that follow still line up; its reply is read and dropped.
+   */
+  private abandon(p: Pending, reason: unknown): void {
+    if (p.status === RequestStatus.Done) return;
+    const wasQueued = p.status === RequestStatus.Queued;
+    this.finish(p);
+    p.reject(reason as Failure);
+    if (!wasQueued) p.status = RequestStatus.Written;
+  }
+
+  private finish(p: Pending): void {
+    p.status = RequestStatus.Done;
+    if (p.cleanup !== null) {
+      p.cleanup();
+      p.cleanup = null;
+    }
+  }
+
+  private enqueue(p: Pending): void {
+    this.toWrite.push(p);
+    if (channels.request.hasSubscribers)
+      channels.request.publish({ opcode: p.opcode, session: this.sessionIdValue });
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // nextTick, not setImmediate: requests issued in the same tick, including from promise
+    // continuations, leave together in one write without waiting for the next loop iteration.
+    process.nextTick(() => this.flush());
+  }
+
+  /** Writes every queued request in one socket write, assigning xids in order. */
+  private flush(): void {
+    this.flushScheduled = false;
+    const conn = this.connection;
+    if (conn === null || this.handshaking || !isConnected(this.stateValue) || this.congested) return;
+    if (this.sasl !== null) return; // nothing else goes out while SASL authentication runs
+    const frames: Buffer[] = [];
+    let bytes = 0;
+    for (let p = this.toWrite.shift(); p !== undefined; p = this.toWrite.shift()) {
+      if (p.status === RequestStatus.Done) continue; // aborted before it was written
+      if (p.xid === Xid.auth) {
+        this.authWritten.push(p);
+      } else if (p.xid === 0) {
+        // A numbered request: its xid is decided now, so xids on the wire always increase.
+        p.xid = this.nextXid;
+        this.nextXid = this.nextXid === MAX_XID ? 1 : this.nextXid + 1;
+        p.frame.writeInt32BE(p.xid, 4);
+        this.written.push(p);
+      }
+      p.status = RequestStatus.Written;
+      frames.push(p.frame);
+      bytes += p.frame.length;
+    }
+    if (frames.length === 0) return;
+    const ok = conn.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
+    if (!ok) this.congested = true;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // The connect loop
+
+  private async run(deadline: number, established: () => void, failed: (err: Error) => void): Promise<void> {
+    const attempts: { host: string; error: string }[] = [];
+    let everConnected = false;
+    let round = 0;
+    while (!isTerminal(this.stateValue)) {
+      const host = this.hosts.next();
+      const began = performance.now();
+      const outcome = await this.attempt(host, !everConnected ? deadline : Infinity, () => {
+        if (!everConnected) {
+          everConnected = true;
+          established();
+        }
+      });
+      if (outcome.established) {
+        // A connection that served for a while resets the backoff; one dropped at once does not, so a
+        // server that accepts and drops cannot make the loop spin.
+        if (performance.now() - began > this.negotiated / 3) round = 0;
+      }
+      if (isTerminal(this.stateValue)) break;
+      if (!everConnected) {
+        attempts.push({ host: formatHost(host), error: outcome.error });
+        if (performance.now() >= deadline) {
+          const tried = attempts.map((a) => `${a.host} (${a.error})`).join("; ");
+          const err = new ConnectError(
+            `could not connect to ZooKeeper within ${this.options.connectTimeout} ms; tried ${tried}`,
+            attempts,
+          );
+          this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed, detail: err.message });
+          failed(err);
+          return;
+        }
+      }
+      if (this.hosts.atEndOfRound) {
+        // Every host failed once: back off (full jitter) before the next round.
+        const [first, max] = this.options.backoff;
+        const ceiling = Math.min(max, first * 2 ** round++);
+        let wait = this.options.random() * ceiling;
+        if (!everConnected) wait = Math.min(wait, Math.max(0, deadline - performance.now()));
+        await this.sleep(wait);
+      }
+    }
+    if (!everConnected) failed(new ConnectError("session closed before it was established", attempts));
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(t);
+        this.wake = null;
+        resolve();
+      };
+    });
+  }
+
+  /**
+   * One connection: open, handshake, serve until it ends. Calls `onEstablished` when the handshake
+   * succeeds; resolves when the connection ends, saying whether a session was established on it, or why
+   * not.
+   */
+  private attempt(
+    host: HostAddress,
+    deadline: number,
+    onEstablished: () => void,
+  ): Promise<{ established: boolean; error: string }> {
+    return new Promise((resolve) => {
+      let established = false;
+      const perHost = (this.negotiated || this.options.sessionTimeout) / this.hosts.size;
+      const budget = Math.max(1, Math.min(perHost, deadline - performance.now()));
+      const connectTimer = setTimeout(
+        () => conn.end(new Error(`no session established within ${Math.round(budget)} ms`)),
+        budget,
+      );
+      const conn = new Connection(
+        host,
+        { tls: this.options.tls, maxPacketSize: this.options.maxPacketSize },
+        {
+          onOpen: () => {
+            this.handshaking = true;
+            conn.write(this.connectFrame());
+          },
+          onFrame: (frame) => {
+            if (this.handshaking) {
+              clearTimeout(connectTimer);
+              established = this.handshake(conn, frame);
+              if (established) onEstablished();
+            } else {
+              this.reply(frame);
+            }
+          },
+          onDrain: () => {
+            this.congested = false;
+            this.flush();
+          },
+          onClose: (error) => {
+            clearTimeout(connectTimer);
+            this.connectionEnded(conn, error);
+            resolve({ established, error: error?.message ?? "closed" });
+          },
+        },
+      );
+      this.connection = conn;
+    });
+  }
+
+  private connectFrame(): Buffer {
+    const req: ConnectRequest = {
+      protocolVersion: 0,
+      lastZxidSeen: this.lastZxidValue,
+      timeOut: this.options.sessionTimeout,
+      // A session created by a read-only server is local to it: a read-write server would not know it.
+      sessionId: this.seenReadWrite ? this.sessionIdValue : 0n,
+      passwd: this.seenReadWrite ? this.password : new Uint8Array(PASSWORD_LENGTH),
+      readOnly: this.options.readOnly,
+    };
+    const size = ConnectRequest.size(req);
+    const w = JuteWriter.alloc(4 + size);
+    w.int(size);
+    ConnectRequest.write(w, req);
+    return w.buf;
+  }
+
+  /** The server's answer to the ConnectRequest. True when the session is established. */
+  private handshake(conn: Connection, frame: Buffer): boolean {
+    this.handshaking = false;
+    const res = ConnectResponse.read(new JuteReader(frame, "ConnectResponse"));
+    if (res.timeOut <= 0) {
+      // The server no longer knows this session: it expired while we were away.
+      this.terminate(
+        { kind: "expired", reason: `server ${formatHost(conn.address)} reports the session expired` },
+        { code: ErrorCode.SessionExpired },
+      );
+      conn.end(null);
+      return false;
+    }
+    const readOnly = res.readOnly === true;
+    if (!readOnly) this.seenReadWrite = true;
+    this.negotiated = res.timeOut;
+    this.sessionIdValue = res.sessionId;
+    this.password = res.passwd ?? new Uint8Array(PASSWORD_LENGTH);
+    this.lastHeard = performance.now();
+    this.pingOutstanding = false;
+    this.clearExpiryTimer();
+    const host = formatHost(conn.address);
+    this.options.logger.info?.("session established", {
+      host,
+      sessionId: `0x${res.sessionId.toString(16)}`,
+      timeout: res.timeOut,
+      readOnly,
+    });
+    this.prime();
+    this.transition(readOnly ? { kind: "read-only", host } : { kind: "connected", host });
+    this.scheduleTick();
+    this.flush();
+    return true;
+  }
+
+  /**
+   * Before any queued request: credentials (so that the requests after them are authorised), then the
+   * watches to re-register. They jump the queue; the queued requests keep their order behind them.
+   */
+  private prime(): void {
+    const first: Pending[] = [];
+    for (const entry of this.auths) {
+      first.push(
+        this.authPending(
+          entry,
+          () => {},
+          () => {},
+        ),
+      );
+    }
+    first.push(...this.setWatchesFrames());
+    if (first.length === 0 && this.options.sasl === undefined) return;
+    const rest = this.toWrite.drain();
+    for (const p of first) this.toWrite.push(p);
+    for (const p of rest) this.toWrite.push(p);
+    if (this.options.sasl !== undefined) this.startSasl();
+  }
+
+  private authPending(entry: AuthEntry, resolve: () => void, reject: (f: Failure) => void): Pending {
+    return {
+      opcode: OpCode.auth,
+      frame: encodeRequest(
+        OpCode.auth,
+        AuthPacket,
+        { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth },
+        Xid.auth,
+      ),
+      xid: Xid.auth,
+      status: RequestStatus.Queued,
+      decode: null,
+      watch: null,
+      resolve: resolve as (v: unknown) => void,
+      reject,
+      cleanup: null,
+    };
+  }
+
+  /** SetWatches (or SetWatches2 when persistent watches exist) in batches of at most 128 KB of paths. */
+  private setWatchesFrames(): Pending[] {
+    if (this.watches.empty) return [];
+    const kinds = ["data", "exist", "child", "persistent", "persistentRecursive"] as const;
+    const lists = kinds.map((k) => this.watches.paths(k));
+    const out: Pending[] = [];
+    let batch: string[][] = kinds.map(() => []);
+    let bytes = 0;
+    const emit = () => {
+      const [data, exist, child, persistent, recursive] = batch as [
+        string[],
+        string[],
+        string[],
+        string[],
+        string[],
+      ];
+      const frame =
+        persistent.length === 0 && recursive.length === 0
+          ? // Older servers (3.5) know only SetWatches; use SetWatches2 only when it is needed.
+            encodeRequest(
+              OpCode.setWatches,
+              SetWatches,
+              {
+                relativeZxid: this.lastZxidValue,
+                dataWatches: data,
+                existWatches: exist,
+                childWatches: child,
+              },
+              Xid.setWatches,
+            )
+          : encodeRequest(
+              OpCode.setWatches2,
+              SetWatches2,
+              {
+                relativeZxid: this.lastZxidValue,
+                dataWatches: data,
+                existWatches: exist,
+                childWatches: child,
+                persistentWatches: persistent,
+                persistentRecursiveWatches: recursive,
+              },
+              Xid.setWatches,
+            );
+      out.push({
+        opcode: OpCode.setWatches,
+        frame,
+        xid: Xid.setWatches,
+        status: RequestStatus.Queued,
+        decode: null,
+        watch: null,
+        resolve: () => {},
+        reject: () => {},
+        cleanup: null,
+      });
+      batch = kinds.map(() => []);
+      bytes = 0;
+    };
+    lists.forEach((paths, k) => {
+      for (const path of paths) {
+        const size = 4 + Buffer.byteLength(path);
+        if (bytes + size > SET_WATCHES_MAX_BYTES && bytes > 0) emit();
+        batch[k]!.push(path);
+        bytes += size;
+      }
+    });
+    if (bytes > 0) emit();
+    return out;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // SASL
+
+  /**
+   * SASL runs on every connection right after the handshake, with a fresh mechanism, and holds back
+   * every other frame until it ends (see sasl/mechanism.ts for the exchange on the wire).
+   */
+  private startSasl(): void {
+    const mechanism = this.options.sasl!();
+    const sasl = { mechanism, xid: 0 };
+    this.sasl = sasl;
+    void this.saslSend(sasl, mechanism.start());
+  }
+
+  /** Sends one SASL token with an ordinary xid, outside the request queue. */
+  private async saslSend(
+    sasl: { mechanism: SaslMechanism; xid: number },
+    token: Uint8Array | Promise<Uint8Array>,
+  ): Promise<void> {
+    let bytes: Uint8Array;
+    try {
+      bytes = await token;
+    } catch (err) {
+      if (this.sasl === sasl) this.saslFailed(err);
+      return;
+    }
+    const conn = this.connection;
+    if (this.sasl !== sasl || conn === null || conn.isClosed) return;
+    sasl.xid = this.nextXid;
+    this.nextXid = this.nextXid === MAX_XID ? 1 : this.nextXid + 1;
+    conn.write(encodeRequest(OpCode.sasl, GetSASLRequest, { token: bytes }, sasl.xid));
+  }
+
+  private saslReply(err: number, r: JuteReader): void {
+    const sasl = this.sasl!;
+    if (err !== 0) {
+      this.saslFailed(new Error(`the server refused SASL authentication (${codeName(err)})`));
+      return;
+    }
+    // A null token (a server without SASL configured, or one that lets failed clients in) reads as
+    // empty; the mechanism then says what went wrong.
+    const challenge = SetSASLResponse.read(r).token ?? new Uint8Array(0);
+    void this.saslAdvance(sasl, challenge);
+  }
+
+  private async saslAdvance(
+    sasl: { mechanism: SaslMechanism; xid: number },
+    challenge: Uint8Array,
+  ): Promise<void> {
+    const m = sasl.mechanism;
+    // Complete before this reply: it answered our last token, and the exchange is over.
+    if (m.complete) return this.saslDone(sasl);
+    let next: Uint8Array | null;
+    try {
+      next = await m.evaluate(challenge);
+    } catch (err) {
+      if (this.sasl === sasl) this.saslFailed(err);
+      return;
+    }
+    if (this.sasl !== sasl) return;
+    if (next !== null) return this.saslSend(sasl, next);
+    if (m.complete) return this.saslDone(sasl);
+    this.saslFailed(new Error(`${m.name} ended without completing`));
+  }
+
+  private saslDone(sasl: { mechanism: SaslMechanism }): void {
+    if (this.sasl !== sasl) return;
+    this.sasl = null;
+    this.options.logger.info?.("SASL authentication complete", { mechanism: sasl.mechanism.name });
+    this.flush();
+  }
+
+  private saslFailed(err: unknown): void {
+    this.sasl = null;
+    const reason = `SASL authentication failed: ${(err as Error)?.message ?? err}`;
+    this.terminate({ kind: "auth-failed", reason }, { code: ErrorCode.AuthFailed, detail: reason });
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Replies
+
+  private reply(frame: Buffer): void {
+    const r = new JuteReader(frame, "ReplyHeader");
+    const xid = r.int();
+    const zxid = r.long();
+    const err = r.int();
+    this.lastHeard = performance.now();
+    switch (xid) {
+      case Xid.ping:
+        this.pingOutstanding = false;
+        return;
+      case Xid.notification:
+        r.record = "WatcherEvent";
+        this.notify(WatcherEvent.read(r), zxid);
+        return;
+      case Xid.auth: {
+        const p = this.authWritten.shift();
+        if (err === ErrorCode.AuthFailed) {
+          p?.reject({ code: ErrorCode.AuthFailed });
+          this.terminate(
+            { kind: "auth-failed", reason: "the server refused the credentials given to addAuth" },
+            { code: ErrorCode.AuthFailed },
+          );
+        } else if (err !== 0) {
+          p?.reject({ code: err });
+        } else {
+          p?.resolve(undefined);
+        }
+        return;
+      }
+      case Xid.setWatches:
+        if (err !== 0) this.options.logger.warn?.("re-registering watches failed", { err });
+        return;
+    }
+    if (this.sasl !== null && this.sasl.xid === xid) {
+      // Answered outside the request pipeline: its zxid is 0 and moves nothing.
+      r.record = "SetSASLResponse";
+      this.saslReply(err, r);
+      return;
+    }
+    const p = this.written.shift();
+    if (p === undefined) throw new ZkProtocolError("reply", 0, `reply xid ${xid} answers no request`);
+    if (p.xid !== xid) {
+      // Replies come in request order; anything else means the stream cannot be trusted.
+      this.written.push(p); // fails with the rest when the connection ends
+      throw new ZkProtocolError("reply", 0, `reply xid ${xid} out of order, expected ${p.xid}`);
+    }
+    if (zxid > this.lastZxidValue) this.lastZxidValue = zxid;
+    let value: unknown;
+    if (err === 0 && p.decode !== null) {
+      r.record = `reply to opcode ${p.opcode}`;
+      try {
+        value = p.decode(r);
+      } catch (e) {
+        this.settle(p, null, { code: ErrorCode.ConnectionLoss, detail: "malformed reply", cause: e });
+        throw e;
+      }
+    }
+    if (p.watch !== null) this.registerWatch(p.watch, err);
+    if (channels.reply.hasSubscribers) channels.reply.publish({ opcode: p.opcode, xid, zxid, err });
+    this.settle(p, value, err === 0 ? null : { code: err });
+  }
+
+  private settle(p: Pending, value: unknown, failure: Failure | null): void {
+    if (p.status === RequestStatus.Done) return; // abandoned by its caller
+    this.finish(p);
+    if (failure === null) p.resolve(value);
+    else p.reject(failure);
+  }
+
+  private registerWatch(reg: WatchRegistration, err: number): void {
+    const kind = err === 0 ? reg.onOk : err === ErrorCode.NoNode ? reg.onNoNode : null;
+    if (kind !== null) this.watches.add(kind, reg.path, reg.watcher);
+  }
+
+  private notify(ev: WatcherEvent, zxid: bigint): void {
+    const type = EVENT_TYPE_NAMES[ev.type];
+    const serverPath = ev.path ?? "";
+    if (type === undefined) {
+      this.options.logger.warn?.("notification of unknown type ignored", { type: ev.type, path: serverPath });
+      return;
+    }
+    const event: WatchedEvent = {
+      type,
+      state: keeperStateOf(this.stateValue),
+      path: toClientPath(this.chroot, serverPath),
+      zxid,
+    };
+    if (channels.watch.hasSubscribers) channels.watch.publish(event);
+    for (const watcher of this.watches.materialize(type, serverPath)) this.deliver(watcher, event);
+  }
+
+  /** A watcher that throws cannot break the session or keep other watchers from their events. */
+  deliver(watcher: Watcher, event: WatchedEvent): void {
+    try {
+      watcher(event);
+    } catch (err) {
+      this.options.logger.error?.("a watcher threw", { error: err, event });
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Timers
+
+  private scheduleTick(): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    const conn = this.connection;
+    if (conn === null) return;
+    const t = this.negotiated;
+    const pingAt = conn.lastSent + t / 3;
+    const deadAt = conn.lastReceived + (2 * t) / 3;
+    const wait = Math.max(1, Math.min(this.pingOutstanding ? deadAt : pingAt, deadAt) - performance.now());
+    this.timer = setTimeout(() => this.tick(conn), wait);
+    this.timer.unref?.();
+  }
+
+  private tick(conn: Connection): void {
+    this.timer = null;
+    if (conn !== this.connection || conn.isClosed) return;
+    const now = performance.now();
+    const t = this.negotiated;
+    if (now - conn.lastReceived >= (2 * t) / 3) {
+      conn.end(new Error(`nothing received from the server for ${Math.round(now - conn.lastReceived)} ms`));
+      return;
+    }
+    if (!this.pingOutstanding && now - conn.lastSent >= t / 3 && this.sasl === null) {
+      this.pingOutstanding = true;
+      conn.write(PING_FRAME);
+    }
+    this.scheduleTick();
+  }
+
+  private clearExpiryTimer(): void {
+    if (this.expiryTimer !== null) {
+      clearTimeout(this.expiryTimer);
+      this.expiryTimer = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Loss, expiry, the end
+
+  private connectionEnded(conn: Connection, error: Error | null): void {
+    if (conn !== this.connection) return;
+    this.connection = null;
+    this.handshaking = false;
+    this.congested = false;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    if (this.sasl !== null) this.sasl = null;
+    const reason = error?.message ?? "connection closed";
+    // Everything written and unanswered may or may not have been applied: the caller must check.
+    const lost: Failure = { code: ErrorCode.ConnectionLoss, detail: reason, cause: error ?? undefined };
+    for (const p of this.written.drain()) this.settle(p, null, lost);
+    for (const p of this.authWritten.drain()) this.settle(p, null, lost);
+    if (isTerminal(this.stateValue)) return;
+    const wasConnected = isConnected(this.stateValue);
+    if (wasConnected || this.stateValue.kind === "disconnected") {
+      if (wasConnected) {
+        this.transition({ kind: "disconnected", reason });
+        this.armExpiry();
+      }
+    }
+  }
+
+  /** Cut off from every server for longer than the session timeout: the server has expired us. */
+  private armExpiry(): void {
+    if (this.expiryTimer !== null || this.negotiated === 0) return;
+    const remaining = Math.max(0, this.lastHeard + this.negotiated - performance.now());
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = null;
+      if (this.stateValue.kind !== "disconnected") return;
+      this.terminate(
+        {
+          kind: "expired",
+          reason: `no server reached for longer than the session timeout (${this.negotiated} ms)`,
+        },
+        { code: ErrorCode.SessionExpired },
+      );
+    }, remaining);
+  }
+
+  /** Enters a terminal state: fails everything pending, gives every watcher its last event, stops. */
+  private terminate(state: SessionState, failure: Failure): void {
+    if (isTerminal(this.stateValue)) return;
+    this.clearExpiryTimer();
+    const conn = this.connection;
+    this.transition(state);
+    for (const p of this.written.drain()) this.settle(p, null, failure);
+    for (const p of this.authWritten.drain()) this.settle(p, null, failure);
+    for (const p of this.toWrite.drain()) this.settle(p, null, failure);
+    const final: WatchedEvent = { type: "None", state: keeperStateOf(state), path: "", zxid: -1n };
+    const watchers = this.watches.all();
+    this.watches.clear();
+    for (const w of watchers) this.deliver(w, final);
+    conn?.end(null);
+    this.wake?.();
+  }
+
+  private transition(next: SessionState): void {
+    const previous = this.stateValue;
+    if (isTerminal(previous)) return;
+    this.stateValue = next;
+    this.options.logger.debug?.("state", { from: previous.kind, to: next.kind });
+    if (channels.state.hasSubscribers) channels.state.publish({ from: previous, to: next });
+    // Persistent watchers hear about disconnection and reconnection: events may have been missed.
+    if (!isTerminal(next) && isConnected(previous) !== isConnected(next) && previous.kind !== "connecting") {
+      const event: WatchedEvent = { type: "None", state: keeperStateOf(next), path: "", zxid: -1n };
+      for (const w of this.watches.persistentWatchers()) this.deliver(w, event);
+    }
+    for (const listener of this.listeners) {
+      try {
+        listener(next, previous);
+      } catch (err) {
+        this.options.logger.error?.("a state listener threw", { error: err });
+      }
+    }
+  }
+}
