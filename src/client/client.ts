@@ -45,7 +45,7 @@ import type { Failure, WatchRegistration } from "../session/depot.js";
 import type { Logger } from "../session/logger.js";
 import { joinPath, parentOf, toClientPath } from "../session/paths.js";
 import type { SaslMechanismFactory } from "../session/sasl/mechanism.js";
-import { encodeRequest, SESSION_DEFAULTS, Session } from "../session/session.js";
+import { encodeRequest, SESSION_DEFAULTS, Session, type SessionOptions } from "../session/session.js";
 import type { SessionState } from "../session/state.js";
 import type { WatchedEvent, Watcher, WatchKind } from "../session/watches.js";
 import { type AclEntry, validateAcl } from "./acl.js";
@@ -85,6 +85,11 @@ export interface ZooKeeperOptions {
   logger?: Logger;
   /** Shuffle source (tests). */
   random?: () => number;
+  /**
+   * After the session expires, start a new one on this same client (emitting "session") instead of
+   * staying expired. Default false: expiry is final, as in the reference client.
+   */
+  renewSessionOnExpiry?: boolean;
 }
 
 /** Per-call options. */
@@ -172,11 +177,18 @@ const localKinds: Record<WatchTypeName, WatchKind[]> = {
 };
 
 interface ClientEvents {
+  /** The session's state changed. */
   state: [state: SessionState, previous: SessionState];
+  /** A new session replaced an expired one (renewSessionOnExpiry). */
+  session: [info: { sessionId: bigint; previous: bigint }];
 }
 
 export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDisposable {
-  readonly #session: Session;
+  #session: Session;
+  readonly #sessionOptions: SessionOptions;
+  readonly #renew: boolean;
+  /** Every credential given to this client, re-applied to a renewed session. */
+  readonly #auths: { scheme: string; auth: Uint8Array }[] = [];
   readonly #chroot: string;
   readonly #maxRequestSize: number;
   readonly #ready: Promise<void>;
@@ -194,7 +206,8 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     );
     this.#chroot = cs.chroot;
     this.#maxRequestSize = positiveInt(options.maxRequestSize ?? JUTE_MAX_BUFFER, "maxRequestSize");
-    this.#session = new Session({
+    this.#renew = options.renewSessionOnExpiry ?? false;
+    this.#sessionOptions = {
       connectString: cs,
       sessionTimeout,
       connectTimeout: positiveInt(options.connectTimeout ?? sessionTimeout, "connectTimeout"),
@@ -208,17 +221,48 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       logger: options.logger ?? {},
       backoff: options.backoff ?? SESSION_DEFAULTS.backoff,
       random: options.random ?? Math.random,
-    });
-    this.#session.onState((state, previous) => {
-      if (this.listenerCount("state") > 0) this.emit("state", state, previous);
-    });
-    for (const { scheme, auth } of options.auth ?? []) {
-      // Queued before anything else, so every request runs with these credentials.
-      this.#session.addAuth(scheme, toBytes(auth, "auth")).catch(() => undefined);
-    }
+    };
+    for (const { scheme, auth } of options.auth ?? [])
+      this.#auths.push({ scheme, auth: toBytes(auth, "auth") });
+    this.#session = this.#open(this.#sessionOptions);
     this.#ready = this.#session.start();
     // Observed here so that a client nobody awaits cannot crash the process with an unhandled rejection.
     this.#ready.catch(() => undefined);
+  }
+
+  /** A session wired to this client: its state changes are the client's, its credentials applied first. */
+  #open(options: SessionOptions): Session {
+    const session = new Session(options);
+    session.onState((state, previous) => {
+      if (this.#session === session && this.listenerCount("state") > 0) this.emit("state", state, previous);
+      if (state.kind === "expired" && this.#renew && this.#session === session) this.#renewSession();
+    });
+    // Queued before anything else, so every request runs with these credentials.
+    for (const { scheme, auth } of this.#auths) session.addAuth(scheme, auth).catch(() => undefined);
+    return session;
+  }
+
+  /**
+   * After expiry, with renewSessionOnExpiry: a new session on the same client, so the application's
+   * wiring (this object, its listeners) survives. It keeps trying until it connects or close() is
+   * called. Watches and ephemeral nodes of the old session are gone (their watchers had their final
+   * Expired event); the "session" event says a new session exists, so the application can re-create them.
+   */
+  #renewSession(): void {
+    const expired = this.#session;
+    const session = this.#open({
+      ...this.#sessionOptions,
+      resume: undefined,
+      connectTimeout: Number.MAX_SAFE_INTEGER,
+    });
+    this.#session = session;
+    session
+      .start()
+      .then(() => {
+        if (this.#session === session)
+          this.emit("session", { sessionId: session.sessionId, previous: expired.sessionId });
+      })
+      .catch(() => undefined);
   }
 
   /** Connects and resolves once the session is established; rejects with ConnectError on the deadline. */
@@ -267,18 +311,23 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async *states(signal?: AbortSignal): AsyncGenerator<SessionState> {
     const queue: SessionState[] = [];
     let wake: (() => void) | null = null;
-    const off = this.#session.onState((s) => {
+    const onState = (s: SessionState) => {
       queue.push(s);
       wake?.();
-    });
+    };
     const onAbort = () => wake?.();
+    this.on("state", onState);
     signal?.addEventListener("abort", onAbort);
     try {
       while (!signal?.aborted) {
         const next = queue.shift();
         if (next !== undefined) {
           yield next;
-          if (next.kind === "expired" || next.kind === "closed" || next.kind === "auth-failed") return;
+          const final =
+            next.kind === "closed" ||
+            next.kind === "auth-failed" ||
+            (next.kind === "expired" && !this.#renew);
+          if (final) return;
           continue;
         }
         await new Promise<void>((r) => {
@@ -287,9 +336,21 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
         wake = null;
       }
     } finally {
-      off();
+      this.off("state", onState);
       signal?.removeEventListener("abort", onAbort);
     }
+  }
+
+  /**
+   * Replaces the servers (e.g. after the ensemble was reconfigured): "host:port,...", without chroot.
+   * The connection moves only when its server left the list, or to keep the load balanced.
+   */
+  updateServers(servers: string): void {
+    const cs = parseConnectString(servers);
+    if (cs.chroot !== "" && cs.chroot !== this.#chroot) {
+      throw new ZkArgumentError("updateServers cannot change the chroot");
+    }
+    this.#session.updateHosts(cs.hosts);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -591,6 +652,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       throw new ZkArgumentError("scheme must be a non-empty string");
     const bytes = typeof auth === "string" ? Buffer.from(auth, "utf8") : auth;
     if (!(bytes instanceof Uint8Array)) throw new ZkArgumentError("auth must be a string or bytes");
+    this.#auths.push({ scheme, auth: Uint8Array.from(bytes) });
     try {
       await this.#session.addAuth(scheme, bytes);
     } catch (f) {

@@ -17,7 +17,9 @@
  * terminal state. The connect loop (`run`) is started once and is the only place that opens connections.
  */
 import { channel } from "node:diagnostics_channel";
+import { connect as netConnect } from "node:net";
 import type * as tls from "node:tls";
+import { connect as tlsConnect } from "node:tls";
 import { ClientErrorCode, codeName } from "../errors.js";
 import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, OpCode, Xid } from "../protocol/constants.js";
 import { ZkProtocolError } from "../protocol/errors.js";
@@ -114,6 +116,27 @@ export function encodeRequest<T>(opcode: number, record: JuteRecord<T> | null, v
   return w.buf;
 }
 
+/** Asks a server whether it serves writes ("isro": "rw" in a quorum, "ro" when read-only). */
+function isReadWrite(host: HostAddress, tlsOptions: tls.ConnectionOptions | undefined): Promise<boolean> {
+  return new Promise((resolve) => {
+    let answer = "";
+    const socket = tlsOptions
+      ? tlsConnect({ ...tlsOptions, host: host.host, port: host.port })
+      : netConnect({ host: host.host, port: host.port });
+    const done = (rw: boolean) => {
+      socket.destroy();
+      resolve(rw);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once(tlsOptions ? "secureConnect" : "connect", () => socket.write("isro"));
+    socket.on("data", (d: Buffer) => {
+      answer += d.toString("latin1");
+    });
+    socket.once("error", () => done(false));
+    socket.once("close", () => done(answer.startsWith("rw")));
+  });
+}
+
 /** Frames with nothing variable in them are encoded once. */
 const PING_FRAME = encodeRequest(OpCode.ping, null, null, Xid.ping);
 
@@ -149,6 +172,8 @@ export class Session {
   private expiryTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
   private running = false;
+  /** A host to try next, ahead of the list's order (a read-write server found while read-only). */
+  private preferred: HostAddress | null = null;
 
   constructor(options: SessionOptions) {
     this.options = options;
@@ -364,7 +389,8 @@ export class Session {
     let everConnected = false;
     let round = 0;
     while (!isTerminal(this.stateValue)) {
-      const host = this.hosts.next();
+      const host = this.preferred ?? this.hosts.next();
+      this.preferred = null;
       const began = performance.now();
       const outcome = await this.attempt(host, !everConnected ? deadline : Infinity, () => {
         if (!everConnected) {
@@ -514,6 +540,7 @@ export class Session {
     });
     this.prime();
     this.transition(readOnly ? { kind: "read-only", host } : { kind: "connected", host });
+    if (readOnly) void this.probeReadWrite(conn);
     this.scheduleTick();
     this.flush();
     return true;
@@ -846,6 +873,51 @@ export class Session {
     if (this.expiryTimer !== null) {
       clearTimeout(this.expiryTimer);
       this.expiryTimer = null;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Hosts: read-only probing and runtime changes
+
+  /**
+   * While connected to a read-only server, look for a read-write one in the background (the `isro`
+   * four-letter word, answered "rw" by a server in a quorum) and move to it when found. The interval
+   * starts small and doubles, up to a minute, as the reference client's does.
+   */
+  private async probeReadWrite(conn: Connection): Promise<void> {
+    let interval = 100;
+    while (this.connection === conn && this.stateValue.kind === "read-only") {
+      await new Promise((r) => setTimeout(r, interval).unref());
+      interval = Math.min(interval * 2, 60_000);
+      for (const host of this.hosts.all) {
+        if (this.connection !== conn || this.stateValue.kind !== "read-only") return;
+        if (host.host === conn.address.host && host.port === conn.address.port) continue;
+        if ((await isReadWrite(host, this.options.tls)) && this.connection === conn) {
+          this.options.logger.info?.("read-write server found; moving to it", { host: formatHost(host) });
+          this.preferred = host;
+          conn.end(new Error(`moving to read-write server ${formatHost(host)}`));
+          return;
+        }
+      }
+    }
+  }
+
+  /**
+   * Replaces the host list. The connection moves only when its server left the list, or, when the list
+   * grew, with the probability that keeps the ensemble balanced (a client stays with probability
+   * old/new, as the reference client's StaticHostProvider does).
+   */
+  updateHosts(hosts: readonly HostAddress[]): void {
+    const before = this.hosts.size;
+    this.hosts.replace(hosts);
+    const conn = this.connection;
+    if (conn === null || conn.isClosed) return;
+    const listed = this.hosts.includes(conn.address);
+    const rebalance = listed && hosts.length > before && this.options.random() >= before / hosts.length;
+    if (!listed || rebalance) {
+      conn.end(
+        new Error(listed ? "moving to rebalance over the new host list" : "server left the host list"),
+      );
     }
   }
 
