@@ -61,3 +61,14 @@ export {
 export { ConnectError } from "./session/session.js";
 export type { KeeperStateName, SessionState, SessionStateKind } from "./session/state.js";
 export type { NodeEventType, WatchedEvent, Watcher } from "./session/watches.js";
+export {
+  type AcquireOptions,
+  contenders,
+  Lease,
+  Lock,
+  LockLostError,
+  type LockNaming,
+  type LockOptions,
+  LockTimeoutError,
+  sequenceOf,
+} from "./recipes/lock.js";

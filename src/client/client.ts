@@ -306,6 +306,14 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   get chroot(): string {
     return this.#chroot;
   }
+  /**
+   * ms since a server was last heard from (a reply, a notification or a ping answer). The server
+   * expires the session once it has not heard from us for the session timeout, so this says how close
+   * a disconnected session may be to expiring.
+   */
+  get msSinceServerContact(): number {
+    return this.#session.silence;
+  }
 
   /** State changes as an async iterator (ends when the session reaches a terminal state or on abort). */
   async *states(signal?: AbortSignal): AsyncGenerator<SessionState> {
@@ -617,9 +625,20 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   // -----------------------------------------------------------------------------------------------
   // Transactions
 
-  /** A transaction builder: ops are applied all together or not at all. */
-  transaction(): Transaction {
-    return new Transaction(this.#chroot, (type, ops, options) => this.#multi(type, ops, options, "multi"));
+  /**
+   * A transaction builder: ops are applied all together or not at all. `guards` (used by lock leases)
+   * are existence/version checks placed first and left out of the results.
+   */
+  transaction(
+    guards?: readonly { path: string; version?: number }[],
+    onGuard?: (code: number, path: string) => Error,
+  ): Transaction {
+    return new Transaction(
+      this.#chroot,
+      (type, ops, options) => this.#multi(type, ops, options, "multi"),
+      guards,
+      onGuard,
+    );
   }
 
   /** Several reads answered together (server 3.6+). */

@@ -84,14 +84,26 @@ export interface CommitOptions {
 
 export class Transaction<R extends readonly TransactionResult[] = []> {
   private readonly entries: Entry[] = [];
+  private readonly guards: number;
 
+  /**
+   * `guards` are checks that go first and are not part of the results: the transaction applies only if
+   * each node still exists (at the version, when one is given). A failed guard rejects with `onGuard`'s
+   * error; a lock lease uses this so that a holder can write only while it still holds the lock.
+   */
   constructor(
     private readonly chroot: string,
     private readonly submit: MultiSubmit,
-  ) {}
+    guards: readonly { path: string; version?: number }[] = [],
+    private readonly onGuard?: (code: number, path: string) => Error,
+  ) {
+    for (const g of guards) this.add(buildCheck(chroot, g.path, g.version ?? -1), "check", g.path);
+    this.guards = guards.length;
+  }
 
+  /** Ops added (guards not counted). */
   get size(): number {
-    return this.entries.length;
+    return this.entries.length - this.guards;
   }
 
   create(path: string, data?: Data | null, options?: CreateOptions): Transaction<[...R, CreateResult]> {
@@ -113,7 +125,7 @@ export class Transaction<R extends readonly TransactionResult[] = []> {
 
   /** Sends the transaction. An empty one resolves at once with no results, like the reference client. */
   async commit(options: CommitOptions = {}): Promise<R> {
-    if (this.entries.length === 0) return [] as unknown as R;
+    if (this.size === 0) return [] as unknown as R;
     const results = await this.submit(
       OpCode.multi,
       this.entries.map((e) => e.op),
@@ -127,9 +139,12 @@ export class Transaction<R extends readonly TransactionResult[] = []> {
         code: r.type === OpCode.error ? r.err : 0,
       }));
       const failed = results[failedAt] as { err: number };
-      throw new TransactionError(failed.err, failedAt, outcomes);
+      if (failedAt < this.guards && this.onGuard !== undefined) {
+        throw this.onGuard(failed.err, this.entries[failedAt]!.path);
+      }
+      throw new TransactionError(failed.err, failedAt - this.guards, outcomes.slice(this.guards));
     }
-    return results.map((r) => this.toResult(r)) as unknown as R;
+    return results.slice(this.guards).map((r) => this.toResult(r)) as unknown as R;
   }
 
   private add<N extends TransactionResult>(op: MultiOp, name: string, path: string): Transaction<[...R, N]> {

@@ -167,7 +167,7 @@ export class Session {
   private timer: NodeJS.Timeout | null = null;
   private readonly auths: AuthEntry[] = [];
   private sasl: { mechanism: SaslMechanism; xid: number } | null = null;
-  /** performance.now() of the last time a server was heard from on an established connection. */
+  /** performance.now() of the last bytes from a server, as of the end of the last established connection. */
   private lastHeard = 0;
   private expiryTimer: NodeJS.Timeout | null = null;
   private wake: (() => void) | null = null;
@@ -207,6 +207,12 @@ export class Session {
   }
   get clientChroot(): string {
     return this.chroot;
+  }
+  /** ms since a server was last heard from on an established connection (Infinity before any). */
+  get silence(): number {
+    const conn = this.connection;
+    if (conn !== null && isConnected(this.stateValue)) return performance.now() - conn.lastReceived;
+    return this.lastHeard === 0 ? Number.POSITIVE_INFINITY : performance.now() - this.lastHeard;
   }
 
   onState(listener: StateListener): () => void {
@@ -743,7 +749,6 @@ export class Session {
     const xid = r.int();
     const zxid = r.long();
     const err = r.int();
-    this.lastHeard = performance.now();
     switch (xid) {
       case Xid.ping:
         this.pingOutstanding = false;
@@ -940,12 +945,10 @@ export class Session {
     for (const p of this.written.drain()) this.settle(p, null, lost);
     for (const p of this.authWritten.drain()) this.settle(p, null, lost);
     if (isTerminal(this.stateValue)) return;
-    const wasConnected = isConnected(this.stateValue);
-    if (wasConnected || this.stateValue.kind === "disconnected") {
-      if (wasConnected) {
-        this.transition({ kind: "disconnected", reason });
-        this.armExpiry();
-      }
+    if (isConnected(this.stateValue)) {
+      this.lastHeard = conn.lastReceived;
+      this.transition({ kind: "disconnected", reason });
+      this.armExpiry();
     }
   }
 

@@ -1,0 +1,513 @@
+/**
+ * A distributed lock (mutex) on a ZooKeeper path.
+ *
+ *   const lock = new Lock(zk, "/locks/orders");
+ *   await using lease = await lock.acquire({ timeout: 10_000 });
+ *   // critical section: lease.token fences downstream writes, lease.signal fires if the lock is lost
+ *
+ * How it works. Each contender creates an ephemeral-sequential child of the lock path and holds the lock
+ * while its child has the lowest sequence number. Contenders are ordered by that number alone (the
+ * trailing ten digits), so zkwire, Curator and kazoo contenders share one path; children without one
+ * are not contenders.
+ *
+ *   /locks/orders
+ *     _c_6f1e...-lock-0000000041   <- holder
+ *     _c_93ab...-lock-0000000042   <- waits for 41 to go (watches 41 only)
+ *     _c_0d77...-lock-0000000044   <- waits for 42 to go (watches 42 only)
+ *
+ * - Herd-free: a waiter watches only its predecessor, so a release wakes one waiter. When the deleted
+ *   predecessor was the first of the waiter's last listing, nothing lower can exist any more (sequence
+ *   numbers only grow), so the waiter holds the lock without reading again.
+ * - One round trip when free: the create and the first getChildren are written together; the server
+ *   answers a session's requests in order, so the listing already contains the new child.
+ * - Protected create: the child's name carries a random id. If the connection drops while the create
+ *   is in flight, the contender looks for its id among the children after reconnecting instead of
+ *   creating a second child, so no orphan is left to block everyone until the session ends.
+ * - Fencing: a lease's token is its child's creation zxid. A later holder's child was created after
+ *   every earlier holder's child (it was not the lowest until they were gone), so tokens strictly
+ *   increase from holder to holder, across lock paths too; a store can refuse writes with a lower one.
+ *   `lease.transaction()` writes to ZooKeeper only if the child still exists (a check in the same multi).
+ * - Loss: `lease.signal` aborts when the lock can no longer be guaranteed: the session expired, the
+ *   child was deleted by someone else, or the connection stayed down past `grace` (default 0).
+ *
+ * Why grace defaults to 0: while disconnected, a holder cannot know whether its session is alive. The
+ * server expires it once it has not heard from the client for the session timeout, and a client notices
+ * a silent connection only after two thirds of it, so by the time the loss is noticed another contender
+ * may be a third of a timeout away from taking the lock. A grace lets short blips pass, but the signal
+ * always fires by the time two thirds of the session timeout have passed since the server was last
+ * heard from, whatever the grace: past that point the lock is not guaranteed.
+ *
+ * Reentrancy: none. Each acquire() is its own contender with its own child, also on the same Lock
+ * object: JavaScript tasks have no thread identity to re-enter with, and counting re-acquisitions per
+ * object (Curator's rule) would let two concurrent tasks of one process both "hold" the lock. Code that
+ * needs the lock deeper down passes the lease along.
+ */
+import { randomUUID } from "node:crypto";
+import type { AclEntry } from "../client/acl.js";
+import type { CallOptions, ZooKeeper } from "../client/client.js";
+import type { Transaction } from "../client/transaction.js";
+import { ZkArgumentError, ZooKeeperError } from "../errors.js";
+import { ErrorCode } from "../protocol/constants.js";
+import type { Stat } from "../protocol/records/stat.js";
+import { joinPath, validatePath } from "../session/paths.js";
+import type { SessionState } from "../session/state.js";
+import type { WatchedEvent } from "../session/watches.js";
+
+/** How contenders' children are named, so that other clients' contenders can share the path. */
+export type LockNaming =
+  /** Curator's InterProcessMutex: `_c_<uuid>-lock-<seq>` (protected). The default. */
+  | "curator"
+  /** kazoo's Lock: `<uuid hex>__lock__<seq>`. */
+  | "kazoo"
+  /** `<prefix><seq>`, for clients that create e.g. `sequence0000000072`; not protected (no id). */
+  | { prefix: string };
+
+export interface LockOptions {
+  naming?: LockNaming;
+  /** ACL of the children (and of the lock path when it has to be created). Default OPEN_ACL_UNSAFE. */
+  acl?: readonly AclEntry[];
+  /** ms the connection may stay down before a held lease counts as lost. Default 0 (see above). */
+  grace?: number;
+}
+
+export interface AcquireOptions {
+  /** ms to wait at most; the contender's child is removed and acquire rejects with LockTimeoutError. */
+  timeout?: number;
+  signal?: AbortSignal;
+}
+
+/** The lock was lost (lease.signal's reason), or a write through a lost lease was refused. */
+export class LockLostError extends Error {
+  override readonly name = "LockLostError";
+  readonly code = "ZK_LOCK_LOST";
+}
+
+/** acquire() gave up after its timeout. */
+export class LockTimeoutError extends Error {
+  override readonly name = "LockTimeoutError";
+  readonly code = "ZK_LOCK_TIMEOUT";
+}
+
+const SEQUENCE = /(\d{10})$/;
+
+/** The sequence number of a contender's child, or -1 for a child that is not a contender. */
+export function sequenceOf(name: string): number {
+  const m = SEQUENCE.exec(name);
+  return m === null ? -1 : Number(m[1]);
+}
+
+/** Children that are contenders, lowest sequence first. */
+export function contenders(children: readonly string[]): string[] {
+  return children
+    .map((name) => ({ name, seq: sequenceOf(name) }))
+    .filter((c) => c.seq >= 0)
+    .sort((a, b) => a.seq - b.seq)
+    .map((c) => c.name);
+}
+
+function namePrefix(naming: LockNaming, id: string): string {
+  if (naming === "curator") return `_c_${id}-lock-`;
+  if (naming === "kazoo") return `${id.replaceAll("-", "")}__lock__`;
+  return naming.prefix;
+}
+
+export class Lock {
+  readonly path: string;
+  private readonly naming: LockNaming;
+  private readonly acl: readonly AclEntry[] | undefined;
+  private readonly grace: number;
+
+  constructor(
+    private readonly zk: ZooKeeper,
+    path: string,
+    options: LockOptions = {},
+  ) {
+    this.path = validatePath(path);
+    if (this.path === "/") throw new ZkArgumentError("the lock path cannot be the root");
+    this.naming = options.naming ?? "curator";
+    if (typeof this.naming === "object") {
+      const prefix = this.naming.prefix;
+      if (typeof prefix !== "string" || prefix.includes("/") || /\d$/.test(prefix)) {
+        throw new ZkArgumentError(
+          "naming.prefix must be a node name part without '/' and not ending in a digit",
+        );
+      }
+    } else if (this.naming !== "curator" && this.naming !== "kazoo") {
+      throw new ZkArgumentError(
+        `naming must be "curator", "kazoo" or { prefix }, got ${String(this.naming)}`,
+      );
+    }
+    this.acl = options.acl;
+    this.grace = options.grace ?? 0;
+    if (!Number.isFinite(this.grace) || this.grace < 0)
+      throw new ZkArgumentError("grace must be a number >= 0");
+  }
+
+  /** Waits for the lock and returns the lease. */
+  async acquire(options: AcquireOptions = {}): Promise<Lease> {
+    const lease = await this.contend(options, true);
+    return lease!;
+  }
+
+  /** Takes the lock if it is free right now; otherwise removes its child and returns null. */
+  async tryAcquire(options: CallOptions = {}): Promise<Lease | null> {
+    return this.contend(options, false);
+  }
+
+  /** Runs `fn` under the lock and always releases. */
+  async withLock<T>(fn: (lease: Lease) => T | Promise<T>, options: AcquireOptions = {}): Promise<T> {
+    const lease = await this.acquire(options);
+    try {
+      return await fn(lease);
+    } finally {
+      await lease.release();
+    }
+  }
+
+  private async contend(options: AcquireOptions, wait: boolean): Promise<Lease | null> {
+    const { signal } = options;
+    signal?.throwIfAborted();
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(signal?.reason);
+    signal?.addEventListener("abort", onAbort, { once: true });
+    const timer =
+      options.timeout === undefined
+        ? undefined
+        : setTimeout(
+            () =>
+              stop.abort(new LockTimeoutError(`lock ${this.path} not acquired within ${options.timeout} ms`)),
+            options.timeout,
+          );
+    const contender = new Contender(
+      this.zk,
+      this.path,
+      namePrefix(this.naming, randomUUID()),
+      typeof this.naming === "string", // only the named schemes carry an id to find the child by
+      this.acl,
+      stop.signal,
+    );
+    try {
+      const held = await contender.run(wait);
+      if (!held) {
+        await contender.withdraw();
+        return null;
+      }
+      return new Lease(this.zk, contender.nodePath!, contender.stat!, this.grace);
+    } catch (err) {
+      await contender.withdraw();
+      throw stop.signal.aborted ? stop.signal.reason : err;
+    } finally {
+      clearTimeout(timer);
+      signal?.removeEventListener("abort", onAbort);
+    }
+  }
+}
+
+/** One attempt to take the lock: its child, and the loop that waits for the predecessors to go. */
+class Contender {
+  nodePath: string | null = null;
+  stat: Stat | null = null;
+  private name: string | null = null;
+
+  constructor(
+    private readonly zk: ZooKeeper,
+    private readonly lockPath: string,
+    private readonly prefix: string,
+    private readonly protectedName: boolean,
+    private readonly acl: readonly AclEntry[] | undefined,
+    private readonly stop: AbortSignal,
+  ) {}
+
+  /** Resolves true once the lock is held; with `wait` false, false when it is not free. */
+  async run(wait: boolean): Promise<boolean> {
+    let children = await this.createAndList();
+    for (;;) {
+      this.stop.throwIfAborted();
+      const order = contenders(children);
+      const index = order.indexOf(this.name!);
+      if (index < 0) {
+        throw new LockLostError(
+          `lock child ${this.nodePath} vanished while waiting (deleted by someone else?)`,
+        );
+      }
+      if (index === 0) return true;
+      if (!wait) return false;
+      const predecessor = joinPath(this.lockPath, order[index - 1]!);
+      const gone = await this.waitGone(predecessor);
+      // The predecessor was the lowest child: nothing lower can appear, the lock is ours without a read.
+      if (gone && index === 1) return true;
+      children = (await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop }))).children;
+    }
+  }
+
+  /** Removes the child (timeout, abort, or not free); survives a connection loss on the way. */
+  async withdraw(): Promise<void> {
+    const path = this.nodePath ?? (await this.findOwn().catch(() => null));
+    if (path === null) return;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await this.zk.delete(path);
+        return;
+      } catch (err) {
+        if (err instanceof ZooKeeperError && (err.code === ErrorCode.NoNode || !err.isConnectionLoss)) return;
+        // ConnectionLoss: the delete may not have happened; the client reconnects, try again.
+      }
+    }
+  }
+
+  /**
+   * The create and the first listing, written together: one round trip when the lock is free. Creates
+   * the lock path (a container, removed by the server once empty) when it does not exist yet.
+   */
+  private async createAndList(): Promise<string[]> {
+    for (let attempt = 0; ; attempt++) {
+      this.stop.throwIfAborted();
+      const created = this.zk.create(joinPath(this.lockPath, this.prefix), null, {
+        mode: "ephemeralSequential",
+        acl: this.acl,
+        signal: this.stop,
+      });
+      const listed = this.zk.getChildren(this.lockPath, { signal: this.stop });
+      const [c, l] = await Promise.allSettled([created, listed]);
+      if (c.status === "fulfilled") {
+        this.adopt(c.value.path, c.value.stat);
+        if (l.status === "fulfilled") return l.value.children;
+        return (await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop }))).children;
+      }
+      const err = c.reason;
+      if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode && attempt < 3) {
+        await this.ensureLockPath();
+        continue;
+      }
+      if (err instanceof ZooKeeperError && err.isConnectionLoss && this.protectedName) {
+        // Did the create happen before the connection dropped? Our id says which child is ours.
+        const own = await this.findOwn();
+        if (own !== null) {
+          const stat = await this.call(() => this.zk.exists(own, { signal: this.stop }));
+          if (stat !== null) {
+            this.adopt(own, stat);
+            return (await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop })))
+              .children;
+          }
+        }
+        continue;
+      }
+      throw err;
+    }
+  }
+
+  private adopt(path: string, stat: Stat): void {
+    this.nodePath = path;
+    this.stat = stat;
+    this.name = path.slice(path.lastIndexOf("/") + 1);
+  }
+
+  /** Our child, found by the id in its name (after a create whose reply was lost). */
+  private async findOwn(): Promise<string | null> {
+    if (!this.protectedName) return null;
+    const { children } = await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop }));
+    const own = children.find((c) => c.startsWith(this.prefix) && sequenceOf(c) >= 0);
+    return own === undefined ? null : joinPath(this.lockPath, own);
+  }
+
+  private async ensureLockPath(): Promise<void> {
+    try {
+      await this.zk.create(this.lockPath, null, { mode: "container", acl: this.acl, createParents: true });
+    } catch (err) {
+      if (!(err instanceof ZooKeeperError && err.code === ErrorCode.NodeExists)) throw err;
+    }
+  }
+
+  /**
+   * Waits until `path` is deleted. Resolves true when its deletion was seen (or it was already gone),
+   * false when the watch ended for another reason and the caller should look again.
+   */
+  private async waitGone(path: string): Promise<boolean> {
+    const { stat, watch } = await this.call(() => this.zk.exists(path, { watch: true, signal: this.stop }));
+    if (stat === null) return true;
+    const event = await abortable(watch, this.stop);
+    if (event.type === "NodeDeleted") return true;
+    if (event.type === "None") {
+      throw new LockLostError(`session ended while waiting for lock ${this.lockPath} (${event.state})`);
+    }
+    return false;
+  }
+
+  /** Retries a read that failed with ConnectionLoss (the client reconnects; reads are safe to repeat). */
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (err instanceof ZooKeeperError && err.isConnectionLoss && !this.stop.aborted) continue;
+        throw err;
+      }
+    }
+  }
+}
+
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** A held lock. Release it (or let `await using` do it); watch `signal` for loss. */
+export class Lease implements AsyncDisposable {
+  /** The contender's child, e.g. /locks/orders/_c_6f1e...-lock-0000000041. */
+  readonly path: string;
+  /** Fencing token: the child's creation zxid, strictly increasing from holder to holder. */
+  readonly token: bigint;
+  /** The child's sequence number. */
+  readonly sequence: number;
+  private readonly controller = new AbortController();
+  private releasing: Promise<void> | null = null;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly onState: (state: SessionState) => void;
+
+  constructor(
+    private readonly zk: ZooKeeper,
+    path: string,
+    stat: Stat,
+    private readonly grace: number,
+  ) {
+    this.path = path;
+    this.token = stat.czxid;
+    this.sequence = sequenceOf(path);
+    this.onState = (state) => this.stateChanged(state);
+    zk.on("state", this.onState);
+    this.stateChanged(zk.state);
+    void this.watchOwnNode();
+  }
+
+  /** Aborts when the lock can no longer be guaranteed; its reason is a LockLostError. */
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  get held(): boolean {
+    return !this.controller.signal.aborted && this.releasing === null;
+  }
+
+  /**
+   * A transaction that applies only while this lease still holds the lock (its child still exists);
+   * otherwise it rejects with LockLostError and nothing is applied.
+   */
+  transaction(): Transaction {
+    return this.zk.transaction(
+      [{ path: this.path }],
+      (code, path) =>
+        new LockLostError(
+          `the lock is no longer held: ${path} ${code === ErrorCode.NoNode ? "is gone" : `(${code})`}`,
+        ),
+    );
+  }
+
+  /** setData guarded by the lock (see transaction()); returns the node's new Stat. */
+  async setData(path: string, data: Uint8Array | string, options: { version?: number } = {}): Promise<Stat> {
+    const [result] = await this.transaction().setData(path, data, options.version).commit();
+    return result.stat;
+  }
+
+  /** Gives the lock up (deletes the child). Idempotent; the signal does not fire for a release. */
+  release(): Promise<void> {
+    if (this.releasing === null) {
+      this.stopWatching();
+      this.releasing = this.deleteChild();
+    }
+    return this.releasing;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.release();
+  }
+
+  private async deleteChild(): Promise<void> {
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        await this.zk.delete(this.path);
+        return;
+      } catch (err) {
+        if (!(err instanceof ZooKeeperError)) throw err;
+        // Gone already (lost, or the session ended), or the client closed: nothing left to release.
+        if (err.code === ErrorCode.NoNode || err.isSessionExpired || err.codeName === "ClientClosed") return;
+        if (!err.isConnectionLoss) throw err;
+      }
+    }
+  }
+
+  private lose(reason: string): void {
+    if (this.releasing !== null || this.controller.signal.aborted) return;
+    this.stopWatching();
+    this.controller.abort(new LockLostError(`lock ${this.path} lost: ${reason}`));
+  }
+
+  private stopWatching(): void {
+    clearTimeout(this.graceTimer);
+    this.zk.off("state", this.onState);
+  }
+
+  private stateChanged(state: SessionState): void {
+    switch (state.kind) {
+      case "connected":
+      case "read-only":
+        clearTimeout(this.graceTimer);
+        this.graceTimer = undefined;
+        return;
+      case "disconnected": {
+        if (this.graceTimer !== undefined) return;
+        // Never later than two thirds of the session timeout after the server was last heard from.
+        const limit = (this.zk.sessionTimeout * 2) / 3 - this.zk.msSinceServerContact;
+        const wait = Math.max(0, Math.min(this.grace, limit));
+        if (wait === 0) {
+          this.lose(`connection lost (${state.reason})`);
+          return;
+        }
+        this.graceTimer = setTimeout(() => this.lose(`connection down for ${Math.round(wait)} ms`), wait);
+        return;
+      }
+      case "expired":
+        this.lose("the session expired");
+        return;
+      case "auth-failed":
+      case "closed":
+        this.lose(`the session ended (${state.kind})`);
+        return;
+    }
+  }
+
+  /** Watches the child: deleted by someone else means the lock is gone. */
+  private async watchOwnNode(): Promise<void> {
+    while (this.held) {
+      let result: { stat: Stat | null; watch: Promise<WatchedEvent> };
+      try {
+        result = await this.zk.exists(this.path, { watch: true });
+      } catch (err) {
+        if (err instanceof ZooKeeperError && err.isConnectionLoss) continue;
+        return; // the session is over: stateChanged reports it
+      }
+      if (result.stat === null) {
+        this.lose("its node was deleted");
+        return;
+      }
+      const event = await result.watch;
+      if (event.type === "NodeDeleted") {
+        this.lose("its node was deleted");
+        return;
+      }
+      if (event.type === "None") return; // final event: stateChanged reports it
+    }
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * The lock recipe against a real ZooKeeper: exclusion, herd-freedom, one round trip when free, fencing,
+ * guarded writes, cleanup on timeout and abort, and the loss signal.
+ */
+import { randomUUID } from "node:crypto";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import {
+  contenders,
+  Lock,
+  LockLostError,
+  LockTimeoutError,
+  sequenceOf,
+  type WatchedEvent,
+  ZooKeeper,
+} from "../../src/index.js";
+import { FaultProxy } from "../harness/proxy.js";
+
+const connect = inject("zkConnect");
+let zk: ZooKeeper;
+let root: string;
+
+beforeAll(async () => {
+  zk = await ZooKeeper.connect(connect, { sessionTimeout: 6_000 });
+  root = `/lock-test-${randomUUID().slice(0, 8)}`;
+  await zk.create(root);
+});
+
+afterAll(async () => {
+  await zk.deleteRecursive(root);
+  await zk.close();
+});
+
+const lockPath = () => `${root}/${randomUUID().slice(0, 8)}`;
+
+describe("ordering", () => {
+  it("orders contenders by the trailing ten digits only and ignores other children", () => {
+    const names = [
+      "_c_b-lock-0000000012",
+      "x__lock__0000000003",
+      "not-a-contender",
+      "sequence0000000007",
+      "lease-12",
+    ];
+    expect(contenders(names)).toEqual(["x__lock__0000000003", "sequence0000000007", "_c_b-lock-0000000012"]);
+    expect(sequenceOf("lock-0000000100")).toBe(100);
+    expect(sequenceOf("lock-100")).toBe(-1);
+  });
+});
+
+describe("Lock", () => {
+  it("acquires a free lock in one round trip, creating the lock path as a container", async () => {
+    const path = lockPath();
+    const lock = new Lock(zk, path);
+    const zxidBefore = zk.lastZxid;
+    const lease = await lock.acquire();
+    expect(lease.path.startsWith(`${path}/_c_`)).toBe(true);
+    expect(lease.path).toMatch(/-lock-\d{10}$/);
+    expect(lease.token).toBeGreaterThan(zxidBefore);
+    expect(lease.held).toBe(true);
+    const { stat } = await zk.getData(path);
+    expect(stat.ephemeralOwner).toBe(0n);
+    await lease.release();
+    await lease.release(); // idempotent
+    expect(lease.held).toBe(false);
+    expect(await zk.exists(lease.path)).toBeNull();
+    expect(lease.signal.aborted).toBe(false);
+  });
+
+  it("names children the kazoo way and with a plain prefix", async () => {
+    const path = lockPath();
+    const kazoo = await new Lock(zk, path, { naming: "kazoo" }).acquire();
+    expect(kazoo.path).toMatch(/\/[0-9a-f]{32}__lock__\d{10}$/);
+    await kazoo.release();
+    const plain = await new Lock(zk, path, { naming: { prefix: "sequence" } }).acquire();
+    expect(plain.path).toMatch(/\/sequence\d{10}$/);
+    await plain.release();
+  });
+
+  it("hands the lock over in queue order, one watch event per release, with increasing tokens", async () => {
+    const path = lockPath();
+    const clients = await Promise.all([1, 2, 3, 4].map(() => ZooKeeper.connect(connect)));
+    const events: WatchedEvent[] = [];
+    const onWatch = (e: unknown) => {
+      const event = e as WatchedEvent;
+      if (event.path.startsWith(path)) events.push(event);
+    };
+    subscribe("zkwire:watch", onWatch);
+    try {
+      const first = await new Lock(clients[0]!, path).acquire();
+      const acquired: string[] = [first.path];
+      const tokens: bigint[] = [first.token];
+      const waiters = clients.slice(1).map(async (c) => {
+        const lease = await new Lock(c, path).acquire();
+        acquired.push(lease.path);
+        tokens.push(lease.token);
+        await lease.release();
+      });
+      await waitForAsync(async () => (await zk.getChildren(path)).children.length === 4);
+      const queue = contenders((await zk.getChildren(path)).children).map((n) => `${path}/${n}`);
+      await first.release();
+      await Promise.all(waiters);
+      expect(acquired).toEqual(queue);
+      for (let i = 1; i < tokens.length; i++) expect(tokens[i]!).toBeGreaterThan(tokens[i - 1]!);
+      // Herd-free: nobody watched the children; each released child notified its one successor (and
+      // its own holder's loss watch), never every waiter.
+      expect(events.filter((e) => e.type === "NodeChildrenChanged")).toEqual([]);
+      for (const child of queue) {
+        expect(events.filter((e) => e.type === "NodeDeleted" && e.path === child).length).toBeLessThanOrEqual(
+          2,
+        );
+      }
+    } finally {
+      unsubscribe("zkwire:watch", onWatch);
+      await Promise.all(clients.map((c) => c.close()));
+    }
+  });
+
+  it("excludes: concurrent contenders incrementing a counter never conflict", async () => {
+    const path = lockPath();
+    const counter = `${root}/counter-${randomUUID().slice(0, 8)}`;
+    await zk.create(counter, "0");
+    const clients = await Promise.all([1, 2, 3].map(() => ZooKeeper.connect(connect)));
+    let inside = 0;
+    let maxInside = 0;
+    let conflicts = 0;
+    try {
+      await Promise.all(
+        clients.map(async (c) => {
+          const lock = new Lock(c, path);
+          for (let i = 0; i < 30; i++) {
+            await lock.withLock(async () => {
+              inside++;
+              maxInside = Math.max(maxInside, inside);
+              const { data, stat } = await c.getData(counter);
+              try {
+                await c.setData(counter, String(Number(Buffer.from(data).toString()) + 1), {
+                  version: stat.version,
+                });
+              } catch {
+                conflicts++;
+              }
+              inside--;
+            });
+          }
+        }),
+      );
+    } finally {
+      await Promise.all(clients.map((c) => c.close()));
+    }
+    expect(conflicts).toBe(0);
+    expect(maxInside).toBe(1);
+    expect(Buffer.from((await zk.getData(counter)).data).toString()).toBe("90");
+  });
+
+  it("is not reentrant: a second acquire on the same Lock waits for the first lease", async () => {
+    const lock = new Lock(zk, lockPath());
+    const first = await lock.acquire();
+    expect(await lock.tryAcquire()).toBeNull();
+    let second = false;
+    const pending = lock.acquire().then((l) => {
+      second = true;
+      return l;
+    });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(second).toBe(false);
+    await first.release();
+    const lease = await pending;
+    expect(lease.token).toBeGreaterThan(first.token);
+    await lease.release();
+  });
+
+  it("tryAcquire never waits and leaves no child behind when the lock is taken", async () => {
+    const path = lockPath();
+    const lock = new Lock(zk, path);
+    const held = await lock.tryAcquire();
+    expect(held).not.toBeNull();
+    expect(await lock.tryAcquire()).toBeNull();
+    expect((await zk.getChildren(path)).children).toHaveLength(1);
+    await held!.release();
+  });
+
+  it("timeout and abort remove the contender's child", async () => {
+    const path = lockPath();
+    const lock = new Lock(zk, path);
+    const holder = await lock.acquire();
+    await expect(lock.acquire({ timeout: 100 })).rejects.toBeInstanceOf(LockTimeoutError);
+    const ac = new AbortController();
+    const aborted = lock.acquire({ signal: ac.signal });
+    setTimeout(() => ac.abort(new Error("stop")), 50);
+    await expect(aborted).rejects.toThrow("stop");
+    expect((await zk.getChildren(path)).children).toEqual([holder.path.slice(path.length + 1)]);
+    await holder.release();
+  });
+
+  it("withLock releases when the function throws; await using releases at scope end", async () => {
+    const path = lockPath();
+    const lock = new Lock(zk, path);
+    await expect(
+      lock.withLock(() => {
+        throw new Error("boom");
+      }),
+    ).rejects.toThrow("boom");
+    expect((await zk.getChildren(path)).children).toEqual([]);
+    let leasePath = "";
+    {
+      await using lease = await lock.acquire();
+      leasePath = lease.path;
+      expect(await zk.exists(leasePath)).not.toBeNull();
+    }
+    expect(await zk.exists(leasePath)).toBeNull();
+  });
+
+  it("guards writes: lease.setData works while held and is refused once the child is gone", async () => {
+    const path = lockPath();
+    const data = `${root}/guarded-${randomUUID().slice(0, 8)}`;
+    await zk.create(data, "a");
+    const lease = await new Lock(zk, path).acquire();
+    const stat = await lease.setData(data, "b");
+    expect(stat.version).toBe(1);
+    // Someone deletes the child: the lease is lost and its writes are refused.
+    const other = await ZooKeeper.connect(connect);
+    await other.delete(lease.path);
+    await other.close();
+    await expect(lease.setData(data, "c")).rejects.toBeInstanceOf(LockLostError);
+    await waitFor(() => lease.signal.aborted);
+    expect(lease.signal.reason).toBeInstanceOf(LockLostError);
+    expect(Buffer.from((await zk.getData(data)).data).toString()).toBe("b");
+    await lease.release();
+  });
+
+  it("the signal fires when the connection drops (grace 0) and before another contender acquires", async () => {
+    const path = lockPath();
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    const holderClient = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 2_000 });
+    const lease = await new Lock(holderClient, path).acquire();
+    const lostAt: number[] = [];
+    lease.signal.addEventListener("abort", () => lostAt.push(performance.now()));
+    const waiter = new Lock(zk, path).acquire().then((l) => {
+      lostAt.push(-performance.now());
+      return l;
+    });
+    proxy.blackhole(); // the holder's session will expire: the server hears nothing for 2 s
+    const next = await waiter;
+    expect(lostAt.length).toBe(2);
+    expect(lostAt[0]).toBeGreaterThan(0); // the loss came first
+    expect(lostAt[0]!).toBeLessThan(-lostAt[1]!);
+    expect(lease.signal.reason).toBeInstanceOf(LockLostError);
+    await next.release();
+    proxy.release();
+    await holderClient.close();
+  });
+});
+
+function hostPort(cs: string): { host: string; port: number } {
+  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
+  return { host, port: Number(port) };
+}
+
+async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
+  const until = performance.now() + ms;
+  while (!cond()) {
+    if (performance.now() > until) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+async function waitForAsync(cond: () => Promise<boolean>, ms = 5_000): Promise<void> {
+  const until = performance.now() + ms;
+  while (!(await cond())) {
+    if (performance.now() > until) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
