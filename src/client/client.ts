@@ -55,6 +55,7 @@ import {
   buildDelete,
   buildSetData,
   type CreateOptions,
+  checkVersion,
   type Data,
   serverPath,
   toBytes,
@@ -421,27 +422,33 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
 
   /**
    * Deletes a node and everything under it. Nodes that vanish meanwhile are fine; children created
-   * meanwhile are deleted too (a few rounds). Returns the number of nodes deleted.
+   * meanwhile are deleted too (a few rounds). A leaf is deleted without listing it, so nodes the caller
+   * may delete but not read (an ACL without READ) go too. Returns the number of nodes deleted.
    */
   async deleteRecursive(path: string, options: CallOptions = {}): Promise<number> {
-    let deleted = 0;
     for (let round = 0; ; round++) {
+      try {
+        await this.delete(path, options);
+        return 1;
+      } catch (err) {
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return 0;
+        if (!(err instanceof ZooKeeperError && err.code === ErrorCode.NotEmpty && round < 5)) throw err;
+      }
       let children: string[];
       try {
         ({ children } = await this.getChildren(path, options));
       } catch (err) {
-        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return deleted;
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return 0;
         throw err;
       }
       const counts = await Promise.all(children.map((c) => this.deleteRecursive(joinPath(path, c), options)));
-      for (const n of counts) deleted += n;
+      const deleted = counts.reduce((a, b) => a + b, 0);
       try {
         await this.delete(path, options);
         return deleted + 1;
       } catch (err) {
         if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return deleted;
-        if (err instanceof ZooKeeperError && err.code === ErrorCode.NotEmpty && round < 5) continue;
-        throw err;
+        if (!(err instanceof ZooKeeperError && err.code === ErrorCode.NotEmpty && round < 5)) throw err;
       }
     }
   }
@@ -590,9 +597,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     options: CallOptions & { version?: number } = {},
   ): Promise<Stat> {
     const p = serverPath(this.#chroot, path);
-    const version = options.version === undefined ? -1 : options.version;
-    if (!Number.isInteger(version) || version < -1)
-      throw new ZkArgumentError("version must be an integer >= -1");
+    // The same bounds as every other version: an int32 from -1 (any). A larger one would otherwise
+    // escape as a RangeError from the encoder instead of ZkArgumentError.
+    const version = checkVersion(options.version);
     return this.#call(
       "setACL",
       path,
