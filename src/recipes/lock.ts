@@ -7,8 +7,10 @@
  *
  * How it works. Each contender creates an ephemeral-sequential child of the lock path and holds the lock
  * while its child has the lowest sequence number. Contenders are ordered by that number alone (the
- * trailing ten digits), so zkwire, Curator and kazoo contenders share one path; children without one
- * are not contenders.
+ * trailing ten digits); children without one are not contenders. zkwire contenders share a path with
+ * Curator's InterProcessMutex when named the Curator way (the default) and with kazoo's Lock when named
+ * the kazoo way: each of those orders its own kind of names by the same sequence number. (Curator and
+ * kazoo cannot share a path with each other: neither sees the other's names as its order requires.)
  *
  *   /locks/orders
  *     _c_6f1e...-lock-0000000041   <- holder
@@ -183,6 +185,7 @@ export class Lock {
       this.path,
       namePrefix(this.naming, randomUUID()),
       typeof this.naming === "string", // only the named schemes carry an id to find the child by
+      this.naming === "curator",
       this.acl,
       stop.signal,
     );
@@ -214,6 +217,7 @@ class Contender {
     private readonly lockPath: string,
     private readonly prefix: string,
     private readonly protectedName: boolean,
+    private readonly containerPath: boolean,
     private readonly acl: readonly AclEntry[] | undefined,
     private readonly stop: AbortSignal,
   ) {}
@@ -257,7 +261,9 @@ class Contender {
 
   /**
    * The create and the first listing, written together: one round trip when the lock is free. Creates
-   * the lock path (a container, removed by the server once empty) when it does not exist yet.
+   * the lock path when it does not exist yet: a container (removed by the server once empty) for
+   * Curator-style locks, as Curator does; a persistent node otherwise, because a kazoo Lock creates its
+   * path once per object and fails if a container sweep removed it in between.
    */
   private async createAndList(): Promise<string[]> {
     for (let attempt = 0; ; attempt++) {
@@ -312,7 +318,11 @@ class Contender {
 
   private async ensureLockPath(): Promise<void> {
     try {
-      await this.zk.create(this.lockPath, null, { mode: "container", acl: this.acl, createParents: true });
+      await this.zk.create(this.lockPath, null, {
+        mode: this.containerPath ? "container" : "persistent",
+        acl: this.acl,
+        createParents: true,
+      });
     } catch (err) {
       if (!(err instanceof ZooKeeperError && err.code === ErrorCode.NodeExists)) throw err;
     }
