@@ -14,6 +14,7 @@ import {
   type WatchedEvent,
   ZooKeeper,
 } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
 import { FaultProxy } from "../harness/proxy.js";
 
 const connect = inject("zkConnect");
@@ -227,6 +228,37 @@ describe("Lock", () => {
     expect(lease.signal.reason).toBeInstanceOf(LockLostError);
     expect(Buffer.from((await zk.getData(data)).data).toString()).toBe("b");
     await lease.release();
+  });
+
+  it("one round trip when free: the create and the listing leave together, before any reply", async () => {
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using client = await ZooKeeper.connect(proxy.connectString);
+    const path = lockPath();
+    await client.create(path);
+    proxy.clearFrames();
+    const lease = await new Lock(client, path).acquire();
+    const frames = proxy.frames.filter((f) => f.kind === "message");
+    // create2 and getChildren2 written back to back; the first reply comes after both.
+    expect(frames.slice(0, 2).map((f) => [f.direction, f.opcode])).toEqual([
+      ["request", OpCode.create2],
+      ["request", OpCode.getChildren2],
+    ]);
+    expect(frames[2]?.direction).toBe("reply");
+    await lease.release();
+  });
+
+  it("a connection cut while the create is in flight leaves exactly one child (protected create)", async () => {
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 6_000 });
+    const path = lockPath();
+    await client.create(path);
+    const cut = proxy.dropOnRequest((r) => r.opcode === OpCode.create2);
+    const lease = await new Lock(client, path).acquire();
+    await cut;
+    const { children } = await zk.getChildren(path);
+    expect(children).toEqual([lease.path.slice(path.length + 1)]);
+    await lease.release();
+    expect((await zk.getChildren(path)).children).toEqual([]);
   });
 
   it("the signal fires when the connection drops (grace 0) and before another contender acquires", async () => {
