@@ -47,6 +47,17 @@ export { ZkProtocolError } from "./protocol/errors.js";
 export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
+export {
+  type AcquireOptions,
+  contenders,
+  Lease,
+  Lock,
+  LockLostError,
+  type LockNaming,
+  type LockOptions,
+  LockTimeoutError,
+  sequenceOf,
+} from "./recipes/lock.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
@@ -61,14 +72,3 @@ export {
 export { ConnectError } from "./session/session.js";
 export type { KeeperStateName, SessionState, SessionStateKind } from "./session/state.js";
 export type { NodeEventType, WatchedEvent, Watcher } from "./session/watches.js";
-export {
-  type AcquireOptions,
-  contenders,
-  Lease,
-  Lock,
-  LockLostError,
-  type LockNaming,
-  type LockOptions,
-  LockTimeoutError,
-  sequenceOf,
-} from "./recipes/lock.js";

@@ -745,7 +745,23 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       path: p,
       type: watch.recursive ? WatcherType.PersistentRecursive : WatcherType.Persistent,
     });
-    await this.#session.submit(OpCode.removeWatches, frame, null).catch(() => undefined);
+    try {
+      await this.#session.submit(OpCode.removeWatches, frame, null);
+    } catch (f) {
+      // Servers before 3.9 cannot remove a persistent watch by its type (ZOOKEEPER-4472: they answer
+      // MarshallingError). When nothing else watches the path locally, removing every watch on it ("any")
+      // does the job; otherwise the server's watch stays and its events find no watcher here.
+      if (
+        !isFailure(f, ErrorCode.MarshallingError) ||
+        !localKinds.any.concat("persistent", "persistentRecursive").every((k) => !registry.has(k, p))
+      )
+        return;
+      const any = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, {
+        path: p,
+        type: WatcherType.Any,
+      });
+      await this.#session.submit(OpCode.removeWatches, any, null).catch(() => undefined);
+    }
   }
 
   /**
@@ -788,7 +804,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       } catch (f) {
         if (!options.local) {
           for (const { kind, watcher } of removed) registry.add(kind, p, watcher);
-          throw this.#error(f, "removeWatches", path);
+          throw this.#error(f, "removeWatches", path, type);
         }
       }
     }
@@ -825,7 +841,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       return true;
     } catch (f) {
       if (isFailure(f, ErrorCode.NoWatcher)) return false;
-      throw this.#error(f, "checkWatches", path);
+      throw this.#error(f, "checkWatches", path, type);
     }
   }
 
@@ -947,9 +963,15 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** A failure from the session as the caller's error (created here, so its stack shows the caller). */
-  #error(f: unknown, op: string, path: string | undefined): unknown {
+  #error(f: unknown, op: string, path: string | undefined, watchType?: WatchTypeName): unknown {
     if (f instanceof Error || !isFailureLike(f)) return f; // an abort reason, or already an error
     let detail = f.detail;
+    if (
+      f.code === ErrorCode.MarshallingError &&
+      (watchType === "persistent" || watchType === "persistentRecursive")
+    ) {
+      detail = `the server cannot ${op === "checkWatches" ? "check" : "remove"} ${watchType} watches by type; it needs ZooKeeper 3.9 or newer`;
+    }
     if (f.code === ErrorCode.Unimplemented && SINCE[op] !== undefined) {
       detail = `the server does not implement ${op}; it needs ZooKeeper ${SINCE[op]} or newer`;
     }

@@ -2,7 +2,8 @@
  * A persistent (or persistent-recursive) watch as an async iterable of events. It stays registered
  * until the consumer leaves the loop (`break`, return, throw), the signal aborts, `close()` is called or
  * `await using` ends its scope; then it unregisters itself (removeWatches, when no other local watcher
- * still needs the server's registration).
+ * still needs the server's registration). `zk.removeWatches(path, "persistent" | "persistentRecursive")`
+ * also ends it, after a last PersistentWatchRemoved event.
  *
  *   for await (const event of await zk.addWatch("/config", { mode: "persistentRecursive" })) { ... }
  *
@@ -26,7 +27,12 @@ export class PersistentWatch implements AsyncIterableIterator<WatchedEvent>, Asy
   /** The function registered in the session's watch registry. */
   readonly watcher = (event: WatchedEvent): void => {
     if (this.ended) return;
-    if (event.type === "None" && TERMINAL_STATES.has(event.state)) {
+    // Last events: the session ended, or removeWatches took this watch out of the registry (nothing
+    // can arrive after that, so a consumer waiting for more would wait forever).
+    if (
+      (event.type === "None" && TERMINAL_STATES.has(event.state)) ||
+      event.type === "PersistentWatchRemoved"
+    ) {
       this.push(event);
       this.end();
       return;

@@ -29,7 +29,11 @@ export interface CreateResult {
   readonly type: "create";
   /** The created node's path (with the sequence number for sequential modes), without chroot. */
   readonly path: string;
-  readonly stat: Stat;
+  /**
+   * The new node's Stat. Absent from servers before 3.7, which answer a create inside a transaction
+   * without one (a plain create result) even when asked for it.
+   */
+  readonly stat?: Stat;
 }
 export interface DeleteResult {
   readonly type: "delete";
@@ -156,6 +160,8 @@ export class Transaction<R extends readonly TransactionResult[] = []> {
     switch (r.type) {
       case OpCode.create2:
         return { type: "create", path: toClientPath(this.chroot, r.path ?? ""), stat: r.stat };
+      case OpCode.create:
+        return { type: "create", path: toClientPath(this.chroot, r.path ?? "") };
       case OpCode.delete:
         return { type: "delete" };
       case OpCode.setData:

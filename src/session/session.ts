@@ -21,7 +21,14 @@ import { connect as netConnect } from "node:net";
 import type * as tls from "node:tls";
 import { connect as tlsConnect } from "node:tls";
 import { ClientErrorCode, codeName } from "../errors.js";
-import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, OpCode, Xid } from "../protocol/constants.js";
+import {
+  AUTH_PACKET_TYPE,
+  DEFAULT_MAX_PACKET,
+  ErrorCode,
+  OpCode,
+  WatcherType,
+  Xid,
+} from "../protocol/constants.js";
 import { ZkProtocolError } from "../protocol/errors.js";
 import { JuteReader, type JuteRecord, JuteWriter } from "../protocol/jute.js";
 import { AuthPacket } from "../protocol/records/auth.js";
@@ -29,6 +36,7 @@ import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js"
 import { GetSASLRequest, SetSASLResponse } from "../protocol/records/sasl.js";
 import { SetWatches, SetWatches2 } from "../protocol/records/set-watches.js";
 import { WatcherEvent } from "../protocol/records/watcher-event.js";
+import { RemoveWatchesRequest } from "../protocol/records/watches.js";
 import { type ConnectString, formatHost, type HostAddress, HostList } from "./connect-string.js";
 import { Connection } from "./connection.js";
 import { type Failure, Fifo, type Pending, RequestStatus, type WatchRegistration } from "./depot.js";
@@ -276,8 +284,21 @@ export class Session {
     });
   }
 
-  /** Ends the session: closeSession to the server (bounded wait), then the socket; final. */
-  async close(): Promise<void> {
+  /**
+   * Ends the session: closeSession to the server (bounded wait), then the socket; final. Idempotent: a
+   * second call gets the first one's promise (ending the socket early could drop closeSession unsent
+   * and leave the session, and its ephemeral nodes, alive on the server until it times out).
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.closeOnce();
+    return this.closePromise;
+  }
+
+  private closePromise: Promise<void> | null = null;
+  /** Set once close() has queued closeSession: no new request is accepted after it. */
+  private closing = false;
+
+  private async closeOnce(): Promise<void> {
     if (isTerminal(this.stateValue)) return;
     const conn = this.connection;
     if (conn !== null && isConnected(this.stateValue) && !this.handshaking) {
@@ -296,9 +317,6 @@ export class Session {
     }
     this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed });
   }
-
-  /** Set once close() has queued closeSession: no new request is accepted after it. */
-  private closing = false;
 
   private refusal(): Failure | null {
     const s = this.stateValue;
@@ -330,10 +348,12 @@ export class Session {
    */
   private abandon(p: Pending, reason: unknown): void {
     if (p.status === RequestStatus.Done) return;
-    const wasQueued = p.status === RequestStatus.Queued;
+    const written = p.status === RequestStatus.Written;
     this.finish(p);
     p.reject(reason as Failure);
-    if (!wasQueued) p.status = RequestStatus.Written;
+    // An addWatch already on the wire may be applied, and nobody would hold the watch: take it off again,
+    // right behind it, so every request after this one already sees it gone.
+    if (written && p.opcode === OpCode.addWatch && p.watch !== null) this.dropAbandonedWatch(p.watch);
   }
 
   private finish(p: Pending): void {
@@ -432,7 +452,12 @@ export class Session {
         await this.sleep(wait);
       }
     }
-    if (!everConnected) failed(new ConnectError("session closed before it was established", attempts));
+    if (!everConnected) {
+      // Ended by the server (expired session, refused credentials) or by close() before establishing.
+      const s = this.stateValue;
+      const why = "reason" in s ? s.reason : "the client was closed";
+      failed(new ConnectError(`no session established: ${s.kind} (${why})`, attempts));
+    }
   }
 
   private sleep(ms: number): Promise<void> {
@@ -800,7 +825,8 @@ export class Session {
         throw e;
       }
     }
-    if (p.watch !== null) this.registerWatch(p.watch, err);
+    // A watch is registered only for a caller still waiting (an abandoned addWatch was undone already).
+    if (p.watch !== null && p.status !== RequestStatus.Done) this.registerWatch(p.watch, err);
     if (channels.reply.hasSubscribers) channels.reply.publish({ opcode: p.opcode, xid, zxid, err });
     this.settle(p, value, err === 0 ? null : { code: err });
   }
@@ -810,6 +836,18 @@ export class Session {
     this.finish(p);
     if (failure === null) p.resolve(value);
     else p.reject(failure);
+  }
+
+  /**
+   * Undoes an addWatch whose caller gave up after it was written: removeWatches for its kind, unless
+   * another local watcher of the kind on that path still needs the server's registration.
+   */
+  private dropAbandonedWatch(reg: WatchRegistration): void {
+    if (reg.onOk === null || this.watches.has(reg.onOk, reg.path)) return;
+    const type =
+      reg.onOk === "persistentRecursive" ? WatcherType.PersistentRecursive : WatcherType.Persistent;
+    const frame = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, { path: reg.path, type });
+    this.submit(OpCode.removeWatches, frame, null).catch(() => undefined);
   }
 
   private registerWatch(reg: WatchRegistration, err: number): void {
