@@ -235,7 +235,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   #open(options: SessionOptions): Session {
     const session = new Session(options);
     session.onState((state, previous) => {
-      if (this.#session === session && this.listenerCount("state") > 0) this.emit("state", state, previous);
+      if (this.#session === session) this.#emitState(state, previous, options.logger);
       if (state.kind === "expired" && this.#renew && this.#session === session) this.#renewSession();
     });
     // Queued before anything else, so every request runs with these credentials.
@@ -316,38 +316,69 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     return this.#session.silence;
   }
 
-  /** State changes as an async iterator (ends when the session reaches a terminal state or on abort). */
-  async *states(signal?: AbortSignal): AsyncGenerator<SessionState> {
+  /**
+   * Each "state" listener on its own: one that throws is logged and cannot keep the others (or a
+   * states() iterator) from the change, as a plain emit() would.
+   */
+  #emitState(state: SessionState, previous: SessionState, logger: Logger): void {
+    for (const listener of this.rawListeners("state") as ((s: SessionState, p: SessionState) => void)[]) {
+      try {
+        listener.call(this, state, previous);
+      } catch (err) {
+        logger.error?.("a state listener threw", { error: err });
+      }
+    }
+  }
+
+  /**
+   * State changes from now on, as an async iterator. It ends after a terminal state (expired, unless
+   * renewSessionOnExpiry; auth-failed; closed), when `signal` aborts, or at once if the client has
+   * already ended. Listening starts when this is called, not at the first next().
+   */
+  states(signal?: AbortSignal): AsyncIterableIterator<SessionState> {
     const queue: SessionState[] = [];
     let wake: (() => void) | null = null;
-    const onState = (s: SessionState) => {
-      queue.push(s);
-      wake?.();
-    };
-    const onAbort = () => wake?.();
-    this.on("state", onState);
-    signal?.addEventListener("abort", onAbort);
-    try {
-      while (!signal?.aborted) {
-        const next = queue.shift();
-        if (next !== undefined) {
-          yield next;
-          const final =
-            next.kind === "closed" ||
-            next.kind === "auth-failed" ||
-            (next.kind === "expired" && !this.#renew);
-          if (final) return;
-          continue;
-        }
-        await new Promise<void>((r) => {
-          wake = r;
-        });
-        wake = null;
-      }
-    } finally {
+    const isFinal = (s: SessionState) =>
+      s.kind === "closed" || s.kind === "auth-failed" || (s.kind === "expired" && !this.#renew);
+    let ended = isFinal(this.state) || signal?.aborted === true;
+    const stop = () => {
+      ended = true;
       this.off("state", onState);
       signal?.removeEventListener("abort", onAbort);
+      wake?.();
+    };
+    const onState = (s: SessionState) => {
+      queue.push(s);
+      if (isFinal(s)) this.off("state", onState);
+      wake?.();
+    };
+    const onAbort = () => stop();
+    if (!ended) {
+      this.on("state", onState);
+      signal?.addEventListener("abort", onAbort, { once: true });
     }
+    const iterator: AsyncIterableIterator<SessionState> = {
+      next: async () => {
+        for (;;) {
+          const s = queue.shift();
+          if (s !== undefined && !ended) {
+            if (isFinal(s)) stop();
+            return { value: s, done: false };
+          }
+          if (ended) return { value: undefined, done: true };
+          await new Promise<void>((r) => {
+            wake = r;
+          });
+          wake = null;
+        }
+      },
+      return: async () => {
+        stop();
+        return { value: undefined, done: true };
+      },
+      [Symbol.asyncIterator]: () => iterator,
+    };
+    return iterator;
   }
 
   /**

@@ -86,6 +86,14 @@ export interface SubmitOptions {
 
 export type StateListener = (state: SessionState, previous: SessionState) => void;
 
+/**
+ * diagnostics_channel channels. Each message carries the session id, so a subscriber can tell the
+ * clients of one process apart; nothing is built unless someone subscribes.
+ *   zkwire:request  { session, opcode, xid }           a request written to the socket
+ *   zkwire:reply    { session, opcode, xid, zxid, err } its reply
+ *   zkwire:state    { session, from, to }              a state change
+ *   zkwire:watch    { session, ...WatchedEvent }       a notification from the server
+ */
 const channels = {
   request: channel("zkwire:request"),
   reply: channel("zkwire:reply"),
@@ -366,8 +374,6 @@ export class Session {
 
   private enqueue(p: Pending): void {
     this.toWrite.push(p);
-    if (channels.request.hasSubscribers)
-      channels.request.publish({ opcode: p.opcode, session: this.sessionIdValue });
     this.scheduleFlush();
   }
 
@@ -399,6 +405,9 @@ export class Session {
         this.written.push(p);
       }
       p.status = RequestStatus.Written;
+      if (channels.request.hasSubscribers) {
+        channels.request.publish({ session: this.sessionIdValue, opcode: p.opcode, xid: p.xid });
+      }
       frames.push(p.frame);
       bytes += p.frame.length;
     }
@@ -814,7 +823,6 @@ export class Session {
       this.written.push(p); // fails with the rest when the connection ends
       throw new ZkProtocolError("reply", 0, `reply xid ${xid} out of order, expected ${p.xid}`);
     }
-    if (zxid > this.lastZxidValue) this.lastZxidValue = zxid;
     let value: unknown;
     if (err === 0 && p.decode !== null) {
       r.record = `reply to opcode ${p.opcode}`;
@@ -825,9 +833,14 @@ export class Session {
         throw e;
       }
     }
+    // Only a reply that decoded moves lastZxid: a peer that sent a malformed one is not trusted with it
+    // (a server refuses a session claiming a zxid it has not reached).
+    if (zxid > this.lastZxidValue) this.lastZxidValue = zxid;
     // A watch is registered only for a caller still waiting (an abandoned addWatch was undone already).
     if (p.watch !== null && p.status !== RequestStatus.Done) this.registerWatch(p.watch, err);
-    if (channels.reply.hasSubscribers) channels.reply.publish({ opcode: p.opcode, xid, zxid, err });
+    if (channels.reply.hasSubscribers) {
+      channels.reply.publish({ session: this.sessionIdValue, opcode: p.opcode, xid, zxid, err });
+    }
     this.settle(p, value, err === 0 ? null : { code: err });
   }
 
@@ -868,7 +881,7 @@ export class Session {
       path: toClientPath(this.chroot, serverPath),
       zxid,
     };
-    if (channels.watch.hasSubscribers) channels.watch.publish(event);
+    if (channels.watch.hasSubscribers) channels.watch.publish({ session: this.sessionIdValue, ...event });
     for (const watcher of this.watches.materialize(type, serverPath)) this.deliver(watcher, event);
   }
 
@@ -1029,7 +1042,9 @@ export class Session {
     if (isTerminal(previous)) return;
     this.stateValue = next;
     this.options.logger.debug?.("state", { from: previous.kind, to: next.kind });
-    if (channels.state.hasSubscribers) channels.state.publish({ from: previous, to: next });
+    if (channels.state.hasSubscribers) {
+      channels.state.publish({ session: this.sessionIdValue, from: previous, to: next });
+    }
     // Persistent watchers hear about disconnection and reconnection: events may have been missed.
     if (!isTerminal(next) && isConnected(previous) !== isConnected(next) && previous.kind !== "connecting") {
       const event: WatchedEvent = { type: "None", state: keeperStateOf(next), path: "", zxid: -1n };
