@@ -438,9 +438,12 @@ export class Session {
         // server that accepts and drops cannot make the loop spin.
         if (performance.now() - began > this.negotiated / 3) round = 0;
       }
+      if (!everConnected) {
+        const s = this.stateValue;
+        attempts.push({ host: formatHost(host), error: "reason" in s ? s.reason : outcome.error });
+      }
       if (isTerminal(this.stateValue)) break;
       if (!everConnected) {
-        attempts.push({ host: formatHost(host), error: outcome.error });
         if (performance.now() >= deadline) {
           const tried = attempts.map((a) => `${a.host} (${a.error})`).join("; ");
           const err = new ConnectError(
