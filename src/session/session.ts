@@ -33,6 +33,7 @@ import { ZkProtocolError } from "../protocol/errors.js";
 import { JuteReader, type JuteRecord, JuteWriter } from "../protocol/jute.js";
 import { AuthPacket } from "../protocol/records/auth.js";
 import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js";
+import { REPLY_HEADER_SIZE, ReplyHeader } from "../protocol/records/headers.js";
 import { GetSASLRequest, SetSASLResponse } from "../protocol/records/sasl.js";
 import { SetWatches, SetWatches2 } from "../protocol/records/set-watches.js";
 import { WatcherEvent } from "../protocol/records/watcher-event.js";
@@ -113,6 +114,13 @@ export class ConnectError extends Error {
   }
 }
 
+/** A SASL exchange on one connection; `ready` is called when it succeeds (the first connect waits). */
+interface SaslExchange {
+  mechanism: SaslMechanism;
+  xid: number;
+  ready: (() => void) | null;
+}
+
 interface AuthEntry {
   scheme: string;
   auth: Uint8Array;
@@ -130,6 +138,17 @@ export function encodeRequest<T>(opcode: number, record: JuteRecord<T> | null, v
   w.int(opcode);
   if (record !== null) record.write(w, value);
   return w.buf;
+}
+
+/** "host (error) xN; ..." with repeats merged, in first-seen order: a long deadline stays readable. */
+function summarize(attempts: readonly { host: string; error: string }[]): string {
+  const counts = new Map<string, number>();
+  for (const a of attempts) {
+    const key = `${a.host} (${a.error})`;
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  if (counts.size === 0) return "no host (the deadline passed first)";
+  return [...counts].map(([key, n]) => (n > 1 ? `${key} x${n}` : key)).join("; ");
 }
 
 /** Asks a server whether it serves writes ("isro": "rw" in a quorum, "ro" when read-only). */
@@ -182,7 +201,7 @@ export class Session {
   private pingOutstanding = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly auths: AuthEntry[] = [];
-  private sasl: { mechanism: SaslMechanism; xid: number } | null = null;
+  private sasl: SaslExchange | null = null;
   /** performance.now() of the last bytes from a server, as of the end of the last established connection. */
   private lastHeard = 0;
   private expiryTimer: NodeJS.Timeout | null = null;
@@ -424,6 +443,15 @@ export class Session {
     let everConnected = false;
     let round = 0;
     while (!isTerminal(this.stateValue)) {
+      if (!everConnected && performance.now() >= deadline) {
+        const err = new ConnectError(
+          `could not connect to ZooKeeper within ${this.options.connectTimeout} ms; tried ${summarize(attempts)}`,
+          attempts,
+        );
+        this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed, detail: err.message });
+        failed(err);
+        return;
+      }
       const host = this.preferred ?? this.hosts.next();
       this.preferred = null;
       const began = performance.now();
@@ -443,18 +471,6 @@ export class Session {
         attempts.push({ host: formatHost(host), error: "reason" in s ? s.reason : outcome.error });
       }
       if (isTerminal(this.stateValue)) break;
-      if (!everConnected) {
-        if (performance.now() >= deadline) {
-          const tried = attempts.map((a) => `${a.host} (${a.error})`).join("; ");
-          const err = new ConnectError(
-            `could not connect to ZooKeeper within ${this.options.connectTimeout} ms; tried ${tried}`,
-            attempts,
-          );
-          this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed, detail: err.message });
-          failed(err);
-          return;
-        }
-      }
       if (this.hosts.atEndOfRound) {
         // Every host failed once: back off (full jitter) before the next round.
         const [first, max] = this.options.backoff;
@@ -516,7 +532,11 @@ export class Session {
             if (this.handshaking) {
               clearTimeout(connectTimer);
               established = this.handshake(conn, frame);
-              if (established) onEstablished();
+              // With SASL, the session is ready for its caller once the exchange succeeded.
+              if (established) {
+                if (this.sasl === null) onEstablished();
+                else this.sasl.ready = onEstablished;
+              }
             } else {
               this.reply(frame);
             }
@@ -556,6 +576,20 @@ export class Session {
   /** The server's answer to the ConnectRequest. True when the session is established. */
   private handshake(conn: Connection, frame: Buffer): boolean {
     this.handshaking = false;
+    if (frame.length === REPLY_HEADER_SIZE) {
+      // Not a ConnectResponse: an error reply. A read-only server (3.7+) answers this way, NotReadOnly,
+      // when it cannot give out local sessions.
+      const err = ReplyHeader.read(new JuteReader(frame, "ReplyHeader")).err;
+      const hint =
+        err === ErrorCode.NotReadOnly
+          ? "; a read-only server needs localSessionsEnabled=true to serve sessions"
+          : "";
+      throw new ZkProtocolError(
+        "ConnectResponse",
+        0,
+        `the server refused the session: ${codeName(err)}${hint}`,
+      );
+    }
     const res = ConnectResponse.read(new JuteReader(frame, "ConnectResponse"));
     if (res.timeOut <= 0) {
       // The server no longer knows this session: it expired while we were away.
@@ -709,16 +743,13 @@ export class Session {
    */
   private startSasl(): void {
     const mechanism = this.options.sasl!();
-    const sasl = { mechanism, xid: 0 };
+    const sasl: SaslExchange = { mechanism, xid: 0, ready: null };
     this.sasl = sasl;
     void this.saslSend(sasl, mechanism.start());
   }
 
   /** Sends one SASL token with an ordinary xid, outside the request queue. */
-  private async saslSend(
-    sasl: { mechanism: SaslMechanism; xid: number },
-    token: Uint8Array | Promise<Uint8Array>,
-  ): Promise<void> {
+  private async saslSend(sasl: SaslExchange, token: Uint8Array | Promise<Uint8Array>): Promise<void> {
     let bytes: Uint8Array;
     try {
       bytes = await token;
@@ -745,10 +776,7 @@ export class Session {
     void this.saslAdvance(sasl, challenge);
   }
 
-  private async saslAdvance(
-    sasl: { mechanism: SaslMechanism; xid: number },
-    challenge: Uint8Array,
-  ): Promise<void> {
+  private async saslAdvance(sasl: SaslExchange, challenge: Uint8Array): Promise<void> {
     const m = sasl.mechanism;
     // Complete before this reply: it answered our last token, and the exchange is over.
     if (m.complete) return this.saslDone(sasl);
@@ -765,10 +793,11 @@ export class Session {
     this.saslFailed(new Error(`${m.name} ended without completing`));
   }
 
-  private saslDone(sasl: { mechanism: SaslMechanism }): void {
+  private saslDone(sasl: SaslExchange): void {
     if (this.sasl !== sasl) return;
     this.sasl = null;
     this.options.logger.info?.("SASL authentication complete", { mechanism: sasl.mechanism.name });
+    sasl.ready?.();
     this.flush();
   }
 
@@ -786,6 +815,13 @@ export class Session {
     const xid = r.int();
     const zxid = r.long();
     const err = r.int();
+    if (err === ErrorCode.SessionClosedRequireSaslAuth && this.sasl?.xid !== xid) {
+      // The server requires SASL and this client has not authenticated: it answers this way to any
+      // request (pings included) and then closes the connection. Reconnecting would only repeat it.
+      const reason = "the server requires SASL authentication (configure the sasl option)";
+      this.terminate({ kind: "auth-failed", reason }, { code: err, detail: reason });
+      return;
+    }
     switch (xid) {
       case Xid.ping:
         this.pingOutstanding = false;
