@@ -89,10 +89,9 @@ async function connectError(connectString: string, options: ZooKeeperOptions): P
 }
 
 /**
- * The reasons the attempts failed for, without the trailing attempts the connect deadline cut short
- * ("no session established within N ms"): Session.run starts another attempt with whatever is left of
- * the deadline, however little (1-6 ms seen), and such an attempt ends mid-handshake. At least one
- * attempt must have run to the server's refusal.
+ * The reasons the attempts failed for, without a trailing attempt the connect deadline cut short
+ * ("no session established within N ms"): an attempt gets what is left of the deadline, and one begun
+ * near it can end mid-handshake. At least one attempt must have run to the server's refusal.
  */
 function reasons(error: ConnectError): string[] {
   const all = error.attempts.map((a) => a.error);
