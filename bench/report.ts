@@ -1,0 +1,389 @@
+/**
+ * From per-round results to the figures: medians over rounds, zkwire's ratios to every other client
+ * computed round by round (the ratio of each round, then the median of those ratios), the targets the
+ * project set itself, and the two output forms (markdown tables; JSON lines).
+ */
+import type { ClientName } from "./clients/client.js";
+import { CODEC_IMPLS, type CodecImpl } from "./codec/cases.js";
+import type { RunResult } from "./ipc.js";
+import { MEMORY_SCENARIO } from "./scenarios.js";
+import { median, medianRatio } from "./stats.js";
+
+/** Per scenario, per client: one result per measured round (null when that round failed). */
+export type NetworkResults = Map<string, Map<ClientName, (RunResult | null)[]>>;
+/** Per codec scenario, per codec: ns per operation, one per measured round. */
+export type CodecResults = Map<string, Map<CodecImpl, number[]>>;
+
+export interface Skips {
+  /** Clients that could not run at all, and why. */
+  clients: Map<ClientName, string>;
+  /** Scenario/client pairs that were not run, and why. */
+  pairs: { scenario: string; client: ClientName; reason: string }[];
+}
+
+export interface Row {
+  scenario: string;
+  client: ClientName;
+  opsPerSec: number;
+  cpuUsPerOp: number;
+  userUsPerOp: number;
+  p50Us: number | undefined;
+  p99Us: number | undefined;
+  errors: number;
+  firstError: string | undefined;
+  /** zkwire's figure divided by this client's, median of per-round ratios (rows of other clients). */
+  zkwire: { opsPerSec: number; cpuUsPerOp: number; p50Us: number | undefined } | undefined;
+}
+
+export interface MemoryRow {
+  client: ClientName;
+  /** Bytes per 10,000 requests in flight, medians over rounds: right after issuing, and at the peak. */
+  issuedHeapUsed: number;
+  heapUsed: number;
+  external: number;
+  rss: number;
+  errors: number;
+}
+
+export interface CodecRow {
+  scenario: string;
+  impl: CodecImpl;
+  nsPerOp: number;
+  /** For node-zookeeper-client's row: its time divided by zkwire's (how many times faster zkwire is). */
+  zkwireSpeedup: number | undefined;
+}
+
+const opsPerSec = (r: RunResult | null) => (r === null ? Number.NaN : r.ops / (r.wallMs / 1000));
+const cpuPerOp = (r: RunResult | null) => (r === null || r.ops === 0 ? Number.NaN : r.cpuUs / r.ops);
+const userPerOp = (r: RunResult | null) => (r === null || r.ops === 0 ? Number.NaN : r.userUs / r.ops);
+const p50 = (r: RunResult | null) => r?.p50Us ?? Number.NaN;
+const p99 = (r: RunResult | null) => r?.p99Us ?? Number.NaN;
+const defined = (n: number) => (Number.isFinite(n) ? n : undefined);
+
+export function networkRows(results: NetworkResults): Row[] {
+  const rows: Row[] = [];
+  for (const [scenario, byClient] of results) {
+    if (scenario === MEMORY_SCENARIO) continue;
+    const zk = byClient.get("zkwire");
+    for (const [client, rounds] of byClient) {
+      const row: Row = {
+        scenario,
+        client,
+        opsPerSec: median(rounds.map(opsPerSec)),
+        cpuUsPerOp: median(rounds.map(cpuPerOp)),
+        userUsPerOp: median(rounds.map(userPerOp)),
+        p50Us: defined(median(rounds.map(p50))),
+        p99Us: defined(median(rounds.map(p99))),
+        errors: rounds.reduce((n, r) => n + (r?.errors ?? 0), 0),
+        firstError: rounds.find((r) => r?.firstError !== undefined)?.firstError,
+        zkwire: undefined,
+      };
+      if (zk !== undefined && client !== "zkwire") {
+        row.zkwire = {
+          opsPerSec: medianRatio(zk.map(opsPerSec), rounds.map(opsPerSec)),
+          cpuUsPerOp: medianRatio(zk.map(cpuPerOp), rounds.map(cpuPerOp)),
+          p50Us: defined(medianRatio(zk.map(p50), rounds.map(p50))),
+        };
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+export function memoryRows(results: NetworkResults, requests: number): MemoryRow[] {
+  const byClient = results.get(MEMORY_SCENARIO);
+  if (byClient === undefined) return [];
+  const per10k = (bytes: number) => (bytes * 10_000) / requests;
+  const figure = (rounds: (RunResult | null)[], pick: (m: NonNullable<RunResult["memory"]>) => number) =>
+    per10k(median(rounds.map((r) => (r?.memory === undefined ? Number.NaN : pick(r.memory)))));
+  return [...byClient].map(([client, rounds]) => ({
+    client,
+    issuedHeapUsed: figure(rounds, (m) => m.issued.heapUsed),
+    heapUsed: figure(rounds, (m) => m.peak.heapUsed),
+    external: figure(rounds, (m) => m.peak.external),
+    rss: figure(rounds, (m) => m.peak.rss),
+    errors: rounds.reduce((n, r) => n + (r?.errors ?? 0), 0),
+  }));
+}
+
+export function codecRows(results: CodecResults): CodecRow[] {
+  const rows: CodecRow[] = [];
+  for (const [scenario, byImpl] of results) {
+    const zk = byImpl.get("zkwire");
+    for (const impl of CODEC_IMPLS) {
+      const ns = byImpl.get(impl);
+      if (ns === undefined) continue;
+      rows.push({
+        scenario,
+        impl,
+        nsPerOp: median(ns),
+        zkwireSpeedup: impl !== "zkwire" && zk !== undefined ? medianRatio(ns, zk) : undefined,
+      });
+    }
+  }
+  return rows;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Targets
+
+export interface Target {
+  name: string;
+  /** The measured figure, in words. */
+  measured: string;
+  met: boolean | undefined;
+}
+
+export function targets(rows: readonly Row[], codec: readonly CodecRow[]): Target[] {
+  const find = (scenario: string, client: ClientName) =>
+    rows.find((r) => r.scenario === scenario && r.client === client);
+  const out: Target[] = [];
+
+  const floor1000 = find("get-pipelined-1000", "raw-floor")?.zkwire;
+  out.push({
+    name: "get-pipelined-1000: zkwire ops/s >= 0.95 x raw floor",
+    measured: floor1000 === undefined ? "not measured" : `${fmtRatio(floor1000.opsPerSec, 3)} of the floor`,
+    met: floor1000 === undefined ? undefined : floor1000.opsPerSec >= 0.95,
+  });
+  const nzc1000 = find("get-pipelined-1000", "node-zookeeper-client");
+  const rawCpu = find("get-pipelined-1000", "raw-floor")?.cpuUsPerOp;
+  // The floor's own share says whether the target is reachable on this machine at all: its CPU is
+  // mostly the kernel's loopback TCP work, which any client pays too.
+  const floorShare =
+    nzc1000 === undefined || rawCpu === undefined
+      ? ""
+      : ` (the raw floor: ${fmtRatio(rawCpu / nzc1000.cpuUsPerOp, 3)}, ratio of medians)`;
+  out.push({
+    name: "get-pipelined-1000: zkwire CPU/op <= 1/3 x node-zookeeper-client",
+    measured:
+      nzc1000?.zkwire === undefined
+        ? "not measured"
+        : `${fmtRatio(nzc1000.zkwire.cpuUsPerOp, 3)} of its CPU/op${floorShare}`,
+    met: nzc1000?.zkwire === undefined ? undefined : nzc1000.zkwire.cpuUsPerOp <= 1 / 3,
+  });
+  const seq = find("get-seq", "raw-floor")?.zkwire;
+  out.push({
+    name: "get-seq: zkwire p50 within 10% of the raw floor",
+    measured: seq?.p50Us === undefined ? "not measured" : `${fmtRatio(seq.p50Us, 3)} of the floor's p50`,
+    met: seq?.p50Us === undefined ? undefined : seq.p50Us <= 1.1,
+  });
+  const dec = codec.find((r) => r.scenario === "codec-get-data-response-decode" && r.impl !== "zkwire");
+  out.push({
+    name: "codec: GetDataResponse decode >= 5x faster than node-zookeeper-client",
+    measured: dec?.zkwireSpeedup === undefined ? "not measured" : `${fmtRatio(dec.zkwireSpeedup, 3)} faster`,
+    met: dec?.zkwireSpeedup === undefined ? undefined : dec.zkwireSpeedup >= 5,
+  });
+  const vsNzc = rows.filter((r) => r.client === "node-zookeeper-client" && r.zkwire !== undefined);
+  const slower = vsNzc.filter((r) => r.zkwire!.opsPerSec < 1);
+  out.push({
+    name: "no scenario slower than node-zookeeper-client (ops/s)",
+    measured:
+      vsNzc.length === 0
+        ? "not measured"
+        : slower.length === 0
+          ? `lowest ${fmtRatio(Math.min(...vsNzc.map((r) => r.zkwire!.opsPerSec)), 3)} (${vsNzc.length} scenarios)`
+          : `slower in ${slower.map((r) => `${r.scenario} (${fmtRatio(r.zkwire!.opsPerSec, 3)})`).join(", ")}`,
+    met: vsNzc.length === 0 ? undefined : slower.length === 0,
+  });
+  return out;
+}
+
+// -------------------------------------------------------------------------------------------------
+// Markdown
+
+function fmtInt(n: number): string {
+  return Number.isFinite(n) ? Math.round(n).toLocaleString("en-US") : "—";
+}
+function fmt(n: number | undefined, digits: number): string {
+  return n !== undefined && Number.isFinite(n) ? n.toFixed(digits) : "—";
+}
+function fmtRatio(n: number | undefined, digits = 2): string {
+  return n !== undefined && Number.isFinite(n) ? `${n.toFixed(digits)}x` : "—";
+}
+function kb(bytes: number): string {
+  return Number.isFinite(bytes) ? (bytes / 1024).toFixed(0) : "—";
+}
+
+/** A markdown table with padded columns, as the repository's formatter (biome) lays them out. */
+function table(header: string[], rows: string[][], alignRight: boolean[]): string {
+  for (const r of [alignRight, ...rows]) {
+    if (r.length !== header.length)
+      throw new Error(`table row of ${r.length} cells under ${header.length} headers`);
+  }
+  const widths = header.map((h, i) => Math.max(3, h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    `| ${cells.map((c, i) => (alignRight[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  const rule = widths.map((w, i) => (alignRight[i] ? `${"-".repeat(w - 1)}:` : `:${"-".repeat(w - 1)}`));
+  return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)].join("\n");
+}
+
+export function markdown(
+  rows: readonly Row[],
+  memory: readonly MemoryRow[],
+  memoryRequests: number,
+  codec: readonly CodecRow[],
+  skips: Skips,
+): string {
+  const out: string[] = [];
+  if (rows.length > 0) {
+    out.push(
+      "### Network scenarios",
+      "",
+      "Medians over rounds. CPU is user + system time of the client's process per operation; user " +
+        "leaves out the kernel's socket work, which every client pays alike. The last three columns are " +
+        "zkwire's figure divided by that row's client, the median of per-round ratios: ops/s above 1 " +
+        "and CPU/op or p50 below 1 favour zkwire.",
+      "",
+      table(
+        [
+          "scenario",
+          "client",
+          "ops/s",
+          "CPU µs/op",
+          "user µs/op",
+          "p50 µs",
+          "p99 µs",
+          "zkwire ops/s ÷",
+          "zkwire CPU ÷",
+          "zkwire p50 ÷",
+        ],
+        rows.map((r) => [
+          r.scenario,
+          r.errors > 0 ? `${r.client} (${r.errors} errors: ${r.firstError})` : r.client,
+          fmtInt(r.opsPerSec),
+          fmt(r.cpuUsPerOp, 2),
+          fmt(r.userUsPerOp, 2),
+          fmt(r.p50Us, 1),
+          fmt(r.p99Us, 1),
+          fmtRatio(r.zkwire?.opsPerSec),
+          fmtRatio(r.zkwire?.cpuUsPerOp),
+          fmtRatio(r.zkwire?.p50Us),
+        ]),
+        [false, false, true, true, true, true, true, true, true, true],
+      ),
+      "",
+    );
+  }
+  if (memory.length > 0) {
+    out.push(
+      "### Memory: 10,000 requests in flight",
+      "",
+      `Growth over a baseline taken after gc(), per 10,000 requests (${memoryRequests.toLocaleString("en-US")} ` +
+        "getData issued at once, none awaited). Heap is V8's heapUsed, right after issuing (what the " +
+        "client holds per request) and at the peak until the last reply (replies and their uncollected " +
+        "garbage included); external (Buffers and other memory V8 is told about) and RSS (native " +
+        "allocations included) at the peak.",
+      "",
+      table(
+        ["client", "heap KB at issue", "heap KB peak", "external KB peak", "RSS KB peak"],
+        memory.map((m) => [
+          m.errors > 0 ? `${m.client} (${m.errors} errors)` : m.client,
+          kb(m.issuedHeapUsed),
+          kb(m.heapUsed),
+          kb(m.external),
+          kb(m.rss),
+        ]),
+        [false, true, true, true, true],
+      ),
+      "",
+    );
+  }
+  if (codec.length > 0) {
+    const names = [...new Set(codec.map((c) => c.scenario))];
+    out.push(
+      "### Codec: ns per operation",
+      "",
+      "Medians over rounds of the median sample; the last column is node-zookeeper-client's time " +
+        "divided by zkwire's (per-round ratios, median).",
+      "",
+      table(
+        ["scenario", "zkwire ns", "node-zookeeper-client ns", "zkwire speed-up"],
+        names.map((name) => {
+          const zk = codec.find((c) => c.scenario === name && c.impl === "zkwire");
+          const other = codec.find((c) => c.scenario === name && c.impl !== "zkwire");
+          return [name, fmt(zk?.nsPerOp, 0), fmt(other?.nsPerOp, 0), fmtRatio(other?.zkwireSpeedup)];
+        }),
+        [false, true, true, true],
+      ),
+      "",
+    );
+  }
+  const t = targets(rows, codec);
+  out.push(
+    "### Targets",
+    "",
+    ...t.map((x) => `- ${x.met === undefined ? "n/a" : x.met ? "MET" : "MISSED"}: ${x.name}: ${x.measured}`),
+    "",
+  );
+  if (skips.clients.size > 0 || skips.pairs.length > 0) {
+    out.push("### Skipped", "");
+    for (const [client, reason] of skips.clients) out.push(`- ${client}: ${reason}`);
+    const grouped = new Map<string, string[]>();
+    for (const p of skips.pairs) {
+      const key = `${p.client}: ${p.reason}`;
+      grouped.set(key, [...(grouped.get(key) ?? []), p.scenario]);
+    }
+    for (const [key, scenarios] of grouped) out.push(`- ${key} (${scenarios.join(", ")})`);
+    out.push("");
+  }
+  return out.join("\n");
+}
+
+// -------------------------------------------------------------------------------------------------
+// JSON lines
+
+const round = (n: number | undefined, digits: number) =>
+  n === undefined || !Number.isFinite(n) ? undefined : Number(n.toFixed(digits));
+
+/** One object per line; a field that does not apply (or was not measured) is left out. */
+export function jsonLines(
+  rows: readonly Row[],
+  memory: readonly MemoryRow[],
+  codec: readonly CodecRow[],
+  skips: Skips,
+): string[] {
+  const lines: object[] = [];
+  for (const r of rows) {
+    lines.push({
+      scenario: r.scenario,
+      client: r.client,
+      ops_per_sec: round(r.opsPerSec, 0),
+      cpu_us_per_op: round(r.cpuUsPerOp, 3),
+      cpu_user_us_per_op: round(r.userUsPerOp, 3),
+      p50_us: round(r.p50Us, 1),
+      p99_us: round(r.p99Us, 1),
+      errors: r.errors > 0 ? r.errors : undefined,
+      zkwire_ratio:
+        r.zkwire === undefined
+          ? undefined
+          : {
+              ops_per_sec: round(r.zkwire.opsPerSec, 3),
+              cpu_us_per_op: round(r.zkwire.cpuUsPerOp, 3),
+              p50_us: round(r.zkwire.p50Us, 3),
+            },
+    });
+  }
+  for (const m of memory) {
+    lines.push({
+      scenario: MEMORY_SCENARIO,
+      client: m.client,
+      heap_bytes_at_issue: round(m.issuedHeapUsed, 0),
+      heap_bytes: round(m.heapUsed, 0),
+      external_bytes: round(m.external, 0),
+      rss_bytes: round(m.rss, 0),
+      errors: m.errors > 0 ? m.errors : undefined,
+    });
+  }
+  for (const c of codec) {
+    lines.push({
+      scenario: c.scenario,
+      client: c.impl,
+      ns_per_op: round(c.nsPerOp, 1),
+      zkwire_speedup: round(c.zkwireSpeedup, 3),
+    });
+  }
+  for (const [client, reason] of skips.clients) lines.push({ client, skipped: reason });
+  for (const p of skips.pairs) lines.push({ scenario: p.scenario, client: p.client, skipped: p.reason });
+  return lines.map((l) => JSON.stringify(l));
+}

@@ -1,0 +1,418 @@
+/**
+ * `npm run bench`: zkwire side by side with node-zookeeper-client, the native `zookeeper` package and a
+ * raw-socket floor, against a throwaway local ZooKeeper (or ZK_CONNECT). See bench/README.md.
+ *
+ *   parent (this file)                      one worker process per client (worker.ts)
+ *   ------------------                      -----------------------------------------
+ *   server, nodes, order of runs   --run--> drive the client, time it, cpuUsage() of its own process
+ *   medians, ratios, tables       <--result--
+ *
+ * Runs are interleaved: every round runs each client once, the order rotating from round to round
+ * (A B C D, B C D A, ...), so slow drift (server GC, JIT in the server, a noisy neighbour) spreads over
+ * all clients instead of landing on whoever runs last. Warm-up rounds come first and are dropped.
+ *
+ *   npm run bench                       markdown tables on stdout, progress on stderr
+ *   npm run bench -- --json             one JSON object per line instead
+ *   npm run bench -- --out FILE         also write the report with machine and command (RESULTS.md)
+ */
+import { type ChildProcess, fork, spawnSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { availableParallelism } from "node:os";
+import { setTimeout as sleep } from "node:timers/promises";
+import { fileURLToPath } from "node:url";
+import { ZooKeeper } from "../src/index.js";
+import { startZooKeeper, type ZooKeeperCluster } from "../test/harness/index.js";
+import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
+import {
+  CODEC_CASES,
+  CODEC_IMPLS,
+  type CodecImpl,
+  type CodecOp,
+  type CodecRecord,
+  codecScenarioName,
+} from "./codec/cases.js";
+import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
+import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
+import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
+import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
+import {
+  type CodecResults,
+  codecRows,
+  jsonLines,
+  markdown,
+  memoryRows,
+  type NetworkResults,
+  networkRows,
+  type Skips,
+} from "./report.js";
+import { allScenarios, type Scenario, selectScenarios } from "./scenarios.js";
+
+const SESSION_TIMEOUT_MS = 30_000;
+/** How long a codec batch keeps running before it is timed, so the timed batches run optimised code. */
+const CODEC_WARMUP_MS = 300;
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+/** A forked worker answering one request at a time. */
+class Worker<In, Out extends { type: string }> {
+  private readonly child: ChildProcess;
+  private waiting: { resolve: (m: Out) => void; reject: (e: Error) => void } | null = null;
+  private exited = false;
+
+  constructor(
+    readonly label: string,
+    file: string,
+    execArgv: string[],
+  ) {
+    // The child's stdout goes to our stderr: stdout is the report's (JSON lines must stay clean).
+    this.child = fork(file, [], { execArgv, stdio: ["ignore", 2, 2, "ipc"] });
+    this.child.on("message", (m: Out) => {
+      const w = this.waiting;
+      this.waiting = null;
+      w?.resolve(m);
+    });
+    this.child.on("exit", (code, signal) => {
+      this.exited = true;
+      const w = this.waiting;
+      this.waiting = null;
+      w?.reject(new Error(`${label} worker exited (${signal ?? code})`));
+    });
+  }
+
+  request(message: In): Promise<Out> {
+    if (this.exited) return Promise.reject(new Error(`${this.label} worker has exited`));
+    if (this.waiting !== null) throw new Error("one request at a time");
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.child.send(message as object);
+    });
+  }
+
+  /** Ends the worker we started (by its own handle; never anything else). */
+  kill(): void {
+    if (!this.exited) this.child.kill("SIGKILL");
+  }
+}
+
+type ClientWorker = Worker<ToWorker, FromWorker>;
+type CodecWorker = Worker<ToCodecWorker, FromCodecWorker>;
+
+/**
+ * The workers run JavaScript compiled by tsc, as the published package is, not TypeScript through tsx:
+ * tsx compiles with esbuild's keepNames, which wraps every function expression in a `__name()` call
+ * that runs each time a closure is created, a cost zkwire's users never pay and its peers (plain
+ * JavaScript) never pay here. The output goes under node_modules/.cache, where the repository's own
+ * `node_modules` still resolves and no linter or type check looks.
+ */
+const BUILD_DIR = fileURLToPath(new URL("../node_modules/.cache/zkwire-bench/", import.meta.url));
+
+function compileWorkers(): void {
+  const tsc = createRequire(import.meta.url).resolve("typescript/bin/tsc");
+  const r = spawnSync(
+    process.execPath,
+    [tsc, "-p", fileURLToPath(new URL("tsconfig.workers.json", import.meta.url))],
+    {
+      encoding: "utf8",
+    },
+  );
+  if (r.status !== 0) throw new Error(`compiling the workers failed:\n${r.stdout}${r.stderr}`);
+  // Outside the repository's package scope (node_modules ends it), so say what the .js files are.
+  mkdirSync(BUILD_DIR, { recursive: true });
+  writeFileSync(`${BUILD_DIR}package.json`, '{ "type": "module" }\n');
+}
+
+const workerFile = (path: string) => `${BUILD_DIR}bench/${path}`;
+
+function workerArgs(profile: boolean): string[] {
+  // Source maps only when profiling: they locate profile samples in the TypeScript, and otherwise
+  // only slow down stack traces.
+  return ["--expose-gc", ...(profile ? ["--enable-source-maps"] : [])];
+}
+
+function rotate<T>(items: readonly T[], by: number): T[] {
+  const k = by % Math.max(1, items.length);
+  return [...items.slice(k), ...items.slice(0, k)];
+}
+
+function commandLine(args: readonly string[]): string {
+  const base = process.env.npm_lifecycle_event === "bench" ? "npm run bench" : "npx tsx bench/run.ts";
+  const rest =
+    args.length > 0 ? (base.startsWith("npm") ? ` -- ${args.join(" ")}` : ` ${args.join(" ")}`) : "";
+  return [...knobsSet(), `${base}${rest}`].join(" ");
+}
+
+interface Options {
+  json: boolean;
+  out: string | undefined;
+}
+
+function parseArgs(args: readonly string[]): Options {
+  const options: Options = { json: false, out: undefined };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === "--json") options.json = true;
+    else if (a === "--out" && args[i + 1] !== undefined) options.out = args[++i];
+    else throw new KnobError(`unknown argument "${a}"; known: --json, --out FILE`);
+  }
+  return options;
+}
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const options = parseArgs(args);
+  const knobs = readKnobs();
+  for (const c of knobs.clients) {
+    if (!isClientName(c))
+      throw new KnobError(`BENCH_CLIENTS: unknown client "${c}"; known: ${CLIENT_NAMES.join(", ")}`);
+  }
+  const clients = CLIENT_NAMES.filter((c) => knobs.clients.length === 0 || knobs.clients.includes(c));
+  const scenarios = selectScenarios(allScenarios(knobs), knobs.scenarios);
+  const codecCases = CODEC_CASES.flatMap((record) =>
+    (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),
+  ).filter((c) => knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, c.name)));
+  const codecImpls = CODEC_IMPLS.filter((i) => clients.includes(i));
+  if (scenarios.length === 0 && (codecCases.length === 0 || codecImpls.length === 0)) {
+    throw new KnobError("BENCH_SCENARIOS and BENCH_CLIENTS select nothing to run");
+  }
+
+  const skips: Skips = { clients: new Map(), pairs: [] };
+  const network: NetworkResults = new Map();
+  const codec: CodecResults = new Map();
+  let zookeeper = "not started (codec only)";
+
+  const workers = new Map<ClientName, ClientWorker>();
+  /** Why a ready client cannot run the lock scenarios (as its worker reports), or null. */
+  const lockSupport = new Map<ClientName, string | null>();
+  let cluster: ZooKeeperCluster | null = null;
+  let setup: ZooKeeper | null = null;
+  let root = "";
+  const started = new Date();
+  // Read before anything runs: the commit and versions are those the run starts with.
+  const machine = describeMachine();
+  const loadBefore = loadAverage();
+  const cores = availableParallelism();
+  if (loadBefore > cores / 2) {
+    log(
+      `warning: load average ${loadBefore.toFixed(2)} on ${cores} cores; other work will make the figures noisy`,
+    );
+  }
+  process.once("SIGINT", () => {
+    // Exit handlers (the harness stops its JVM there) run on process.exit, not on a signal death.
+    for (const w of workers.values()) w.kill();
+    process.exit(130);
+  });
+
+  try {
+    log("compiling the workers...");
+    compileWorkers();
+    if (scenarios.length > 0) {
+      log("starting ZooKeeper...");
+      cluster = await startZooKeeper({ jvmArgs: knobs.serverJvmArgs });
+      zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : ""})`;
+      log(`ZooKeeper ${zookeeper} at ${cluster.connectString}`);
+      setup = await ZooKeeper.connect(cluster.connectString);
+      root = `/zkwire-bench-${process.pid}`;
+      await setup.create(root);
+      await setup.create(`${root}/data`, Buffer.alloc(knobs.dataBytes, 0x61));
+      await setup.create(`${root}/set`, Buffer.alloc(knobs.dataBytes, 0x61));
+      for (const client of clients) await setup.create(`${root}/lock-${client}`);
+
+      await Promise.all(
+        clients.map(async (client) => {
+          const profile = knobs.cpuProf.includes(client) || knobs.cpuProf.includes("all");
+          const w: ClientWorker = new Worker(client, workerFile("worker.js"), workerArgs(profile));
+          const paths: Paths = {
+            root,
+            data: `${root}/data`,
+            set: `${root}/set`,
+            createDelete: `${root}/cd-${client}`,
+            lock: `${root}/lock-${client}`,
+          };
+          const answer = await w.request({
+            type: "start",
+            client,
+            connectString: cluster!.connectString,
+            sessionTimeoutMs: SESSION_TIMEOUT_MS,
+            paths,
+            dataBytes: knobs.dataBytes,
+            profileDir: profile ? knobs.profDir : null,
+          });
+          if (answer.type === "ready") {
+            workers.set(client, w);
+            lockSupport.set(client, answer.lock);
+          } else {
+            skips.clients.set(
+              client,
+              answer.type === "unavailable" ? answer.reason : `unexpected ${answer.type}`,
+            );
+            w.kill();
+          }
+        }),
+      );
+      for (const [client, reason] of skips.clients) log(`skipping ${client}: ${reason}`);
+      const ready = clients.filter((c) => workers.has(c));
+      for (const scenario of scenarios) {
+        await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips);
+      }
+    }
+    if (codecCases.length > 0 && codecImpls.length > 0) {
+      await runCodec(codecCases, codecImpls, knobs, codec);
+    }
+  } finally {
+    const profiles = await Promise.all(
+      [...workers.values()].map(async (w) => {
+        const answer = await w.request({ type: "close" }).catch(() => null);
+        w.kill();
+        return answer?.type === "closed" ? answer.profile : null;
+      }),
+    );
+    for (const dir of new Set(profiles.filter((p): p is string => p !== null))) {
+      log(`CPU profiles and summaries written to ${dir}/`);
+    }
+    if (setup !== null) {
+      await setup.deleteRecursive(root).catch((err: unknown) => log(`cleanup of ${root} failed: ${err}`));
+      await setup.close();
+    }
+    await cluster?.close();
+  }
+
+  const rows = networkRows(network);
+  const memory = memoryRows(network, knobs.memoryRequests);
+  const codecTable = codecRows(codec);
+  if (options.json) {
+    for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
+  } else {
+    process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips));
+  }
+  if (options.out !== undefined) {
+    machine.zookeeper = zookeeper;
+    const report = [
+      "# zkwire benchmark results",
+      "",
+      machineMarkdown(machine, commandLine(args), started, [loadBefore, loadAverage()]),
+      `- Knobs: ${knobs.rounds} rounds after ${knobs.warmup} warm-up, ${
+        knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
+      } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
+      "",
+      markdown(rows, memory, knobs.memoryRequests, codecTable, skips),
+    ].join("\n");
+    writeFileSync(options.out, report);
+    log(`report written to ${options.out}`);
+  }
+}
+
+async function runScenario(
+  scenario: Scenario,
+  ready: readonly ClientName[],
+  workers: Map<ClientName, ClientWorker>,
+  lockSupport: Map<ClientName, string | null>,
+  knobs: Knobs,
+  results: NetworkResults,
+  skips: Skips,
+): Promise<void> {
+  const runnable = ready.filter((client) => {
+    if (scenario.workload.kind !== "lock") return true;
+    const reason = lockSupport.get(client) ?? null;
+    if (reason !== null) skips.pairs.push({ scenario: scenario.name, client, reason });
+    return reason === null;
+  });
+  if (runnable.length === 0) return;
+  const byClient = new Map<ClientName, (RunResult | null)[]>(runnable.map((c) => [c, []]));
+  results.set(scenario.name, byClient);
+  const total = knobs.warmup + knobs.rounds;
+  for (let round = 0; round < total; round++) {
+    const warmup = round < knobs.warmup;
+    const figures: string[] = [];
+    for (const client of rotate(runnable, round)) {
+      const answer = await workers.get(client)!.request({
+        type: "run",
+        id: round,
+        scenario: scenario.name,
+        workload: scenario.workload,
+        limit: { durationMs: knobs.durationMs, ops: knobs.ops },
+        warmup,
+      });
+      let result: RunResult | null = null;
+      if (answer.type === "result") {
+        result = answer.result;
+        figures.push(`${client} ${summary(result)}`);
+      } else {
+        figures.push(`${client} failed: ${answer.type === "failed" ? answer.error : answer.type}`);
+      }
+      if (!warmup) byClient.get(client)!.push(result);
+      if (knobs.pauseMs > 0) await sleep(knobs.pauseMs);
+    }
+    log(
+      `${scenario.name} ${warmup ? "warm-up" : `round ${round - knobs.warmup + 1}/${knobs.rounds}`}: ${figures.join(", ")}`,
+    );
+  }
+}
+
+function summary(r: RunResult): string {
+  if (r.memory !== undefined) {
+    return `heap +${Math.round(r.memory.issued.heapUsed / 1024)} KB at issue, +${Math.round(r.memory.peak.heapUsed / 1024)} KB peak`;
+  }
+  const ops = Math.round(r.ops / (r.wallMs / 1000));
+  const cpu = `${(r.cpuUs / Math.max(1, r.ops)).toFixed(1)}(${(r.userUs / Math.max(1, r.ops)).toFixed(1)} user)`;
+  const p50 = r.p50Us === undefined ? "" : ` p50 ${r.p50Us.toFixed(0)}µs`;
+  const errors = r.errors > 0 ? ` ${r.errors} errors (${r.firstError})` : "";
+  return `${ops} ops/s ${cpu}µs/op${p50}${errors}`;
+}
+
+async function runCodec(
+  cases: readonly { record: CodecRecord; op: CodecOp; name: string }[],
+  impls: readonly CodecImpl[],
+  knobs: Knobs,
+  results: CodecResults,
+): Promise<void> {
+  const workers = new Map<CodecImpl, CodecWorker>();
+  try {
+    const checks = new Map<CodecImpl, Record<string, string>>();
+    for (const impl of impls) {
+      const w: CodecWorker = new Worker(`codec ${impl}`, workerFile("codec/worker.js"), workerArgs(false));
+      workers.set(impl, w);
+      const answer = await w.request({ type: "start", impl });
+      if (answer.type !== "ready") throw new Error(`codec worker ${impl} did not start`);
+      checks.set(impl, answer.checks);
+    }
+    for (const c of cases) {
+      // The same bytes out of every codec, or they are not doing the same work.
+      const seen = new Set(impls.map((i) => checks.get(i)![c.name]));
+      if (seen.size > 1) throw new Error(`${c.name}: the codecs disagree on the bytes`);
+      const byImpl = new Map<CodecImpl, number[]>(impls.map((i) => [i, []]));
+      results.set(c.name, byImpl);
+      const total = knobs.warmup + knobs.rounds;
+      for (let round = 0; round < total; round++) {
+        const figures: string[] = [];
+        for (const impl of rotate(impls, round)) {
+          const answer = await workers.get(impl)!.request({
+            type: "sample",
+            id: round,
+            record: c.record,
+            op: c.op,
+            sampleMs: knobs.codecSampleMs,
+            samples: knobs.codecSamples,
+            warmupMs: CODEC_WARMUP_MS,
+          });
+          if (answer.type !== "result") throw new Error(`${c.name} ${impl}: ${JSON.stringify(answer)}`);
+          if (round >= knobs.warmup) byImpl.get(impl)!.push(answer.nsPerOp);
+          figures.push(`${impl} ${answer.nsPerOp.toFixed(0)} ns`);
+        }
+        if (round === total - 1) log(`${c.name}: ${figures.join(", ")}`);
+      }
+    }
+  } finally {
+    // Codec workers hold nothing that needs closing.
+    for (const w of workers.values()) w.kill();
+  }
+}
+
+main().catch((err: unknown) => {
+  if (err instanceof KnobError) {
+    log(`bench: ${err.message}`);
+    process.exit(2);
+  }
+  log(`bench failed: ${(err as Error)?.stack ?? err}`);
+  process.exit(1);
+});

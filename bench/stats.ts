@@ -1,0 +1,23 @@
+/** Medians and percentiles: the only statistics the benchmark reports (robust to one odd round). */
+
+/** The median; the mean of the two middle values for an even count. NaN for none. */
+export function median(values: readonly number[]): number {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return Number.NaN;
+  const mid = v.length >> 1;
+  return v.length % 2 === 1 ? v[mid]! : (v[mid - 1]! + v[mid]!) / 2;
+}
+
+/** Nearest-rank percentile (p in 0..100) of values already sorted ascending. */
+export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.ceil((p / 100) * sorted.length);
+  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+}
+
+/** Ratio a/b per round, then their median: a round where both were disturbed still compares fairly. */
+export function medianRatio(a: readonly number[], b: readonly number[]): number {
+  const ratios: number[] = [];
+  for (let i = 0; i < Math.min(a.length, b.length); i++) ratios.push(a[i]! / b[i]!);
+  return median(ratios);
+}
