@@ -493,11 +493,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     const frame = this.#frame(OpCode.exists, ExistsRequest, { path: p, watch: w !== null }, "exists", path);
     let stat: Stat | null;
     try {
-      stat = (await this.#session.submit(OpCode.exists, frame, readExists, {
-        signal: options.signal,
-        timeout: options.timeout,
-        watch: w?.registration,
-      })) as Stat;
+      stat = (await this.#session.submit(
+        OpCode.exists,
+        frame,
+        readExists,
+        submitOptions(options, w),
+      )) as Stat;
     } catch (f) {
       if (!isFailure(f, ErrorCode.NoNode)) throw this.#error(f, "exists", path);
       stat = null;
@@ -520,11 +521,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     );
     let res: GetDataResponse;
     try {
-      res = (await this.#session.submit(OpCode.getData, frame, readGetData, {
-        signal: options.signal,
-        timeout: options.timeout,
-        watch: w?.registration,
-      })) as GetDataResponse;
+      res = (await this.#session.submit(
+        OpCode.getData,
+        frame,
+        readGetData,
+        submitOptions(options, w),
+      )) as GetDataResponse;
     } catch (f) {
       throw this.#error(f, "getData", path);
     }
@@ -558,11 +560,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     );
     let res: GetChildren2Response;
     try {
-      res = (await this.#session.submit(OpCode.getChildren2, frame, readChildren2, {
-        signal: options.signal,
-        timeout: options.timeout,
-        watch: w?.registration,
-      })) as GetChildren2Response;
+      res = (await this.#session.submit(
+        OpCode.getChildren2,
+        frame,
+        readChildren2,
+        submitOptions(options, w),
+      )) as GetChildren2Response;
     } catch (f) {
       throw this.#error(f, "getChildren", path);
     }
@@ -760,7 +763,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       {
         signal: options.signal,
         timeout: options.timeout,
-        watch: { path: p, watcher: watch.watcher, onOk: mode, onNoNode: null },
+        registration: { path: p, watcher: watch.watcher, onOk: mode, onNoNode: null },
       },
     );
     return watch;
@@ -893,11 +896,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     );
     let res: GetDataResponse;
     try {
-      res = (await this.#session.submit(OpCode.getData, frame, readGetData, {
-        signal: options.signal,
-        timeout: options.timeout,
-        watch: w?.registration,
-      })) as GetDataResponse;
+      res = (await this.#session.submit(
+        OpCode.getData,
+        frame,
+        readGetData,
+        submitOptions(options, w),
+      )) as GetDataResponse;
     } catch (f) {
       throw this.#error(f, "getConfig", CONFIG_NODE);
     }
@@ -983,7 +987,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     record: JuteRecord<T> | null,
     value: T,
     decode: ((r: JuteReader) => unknown) | null,
-    options: CallOptions & { watch?: WatchRegistration | undefined },
+    options: CallOptions & { registration?: WatchRegistration | undefined },
   ): Promise<unknown> {
     const frame = this.#frame(opcode, record, value, op, path);
     try {
@@ -1046,4 +1050,17 @@ function watchOf(
     watcher = resolve;
   });
   return { registration: { path, watcher, onOk, onNoNode }, promise };
+}
+
+/**
+ * What a call passes to the session: the caller's own options object when no watch is set (no
+ * allocation per call), else one with the watch's registration.
+ */
+function submitOptions(
+  options: CallOptions,
+  w: { registration: WatchRegistration } | null,
+): CallOptions & { registration?: WatchRegistration } {
+  return w === null
+    ? options
+    : { signal: options.signal, timeout: options.timeout, registration: w.registration };
 }

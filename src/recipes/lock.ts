@@ -167,18 +167,19 @@ export class Lock {
   }
 
   private async contend(options: AcquireOptions, wait: boolean): Promise<Lease | null> {
-    const { signal } = options;
+    const { signal, timeout } = options;
     signal?.throwIfAborted();
-    const stop = new AbortController();
-    const onAbort = () => stop.abort(signal?.reason);
+    // Only a caller that can give up needs the plumbing (a controller, a listener, a timer): the common
+    // acquire() without a deadline passes no signal to any call.
+    const stop = signal === undefined && timeout === undefined ? undefined : new AbortController();
+    const onAbort = () => stop?.abort(signal?.reason);
     signal?.addEventListener("abort", onAbort, { once: true });
     const timer =
-      options.timeout === undefined
+      timeout === undefined
         ? undefined
         : setTimeout(
-            () =>
-              stop.abort(new LockTimeoutError(`lock ${this.path} not acquired within ${options.timeout} ms`)),
-            options.timeout,
+            () => stop?.abort(new LockTimeoutError(`lock ${this.path} not acquired within ${timeout} ms`)),
+            timeout,
           );
     const contender = new Contender(
       this.zk,
@@ -187,7 +188,7 @@ export class Lock {
       typeof this.naming === "string", // only the named schemes carry an id to find the child by
       this.naming === "curator",
       this.acl,
-      stop.signal,
+      stop?.signal,
     );
     try {
       const held = await contender.run(wait);
@@ -198,7 +199,7 @@ export class Lock {
       return new Lease(this.zk, contender.nodePath!, contender.stat!, this.grace);
     } catch (err) {
       await contender.withdraw();
-      throw stop.signal.aborted ? stop.signal.reason : err;
+      throw stop?.signal.aborted ? stop.signal.reason : err;
     } finally {
       clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
@@ -219,14 +220,14 @@ class Contender {
     private readonly protectedName: boolean,
     private readonly containerPath: boolean,
     private readonly acl: readonly AclEntry[] | undefined,
-    private readonly stop: AbortSignal,
+    private readonly stop: AbortSignal | undefined,
   ) {}
 
   /** Resolves true once the lock is held; with `wait` false, false when it is not free. */
   async run(wait: boolean): Promise<boolean> {
     let children = await this.createAndList();
     for (;;) {
-      this.stop.throwIfAborted();
+      this.stop?.throwIfAborted();
       const order = contenders(children);
       const index = order.indexOf(this.name!);
       if (index < 0) {
@@ -267,7 +268,7 @@ class Contender {
    */
   private async createAndList(): Promise<string[]> {
     for (let attempt = 0; ; attempt++) {
-      this.stop.throwIfAborted();
+      this.stop?.throwIfAborted();
       const created = this.zk.create(joinPath(this.lockPath, this.prefix), null, {
         mode: "ephemeralSequential",
         acl: this.acl,
@@ -349,14 +350,15 @@ class Contender {
       try {
         return await fn();
       } catch (err) {
-        if (err instanceof ZooKeeperError && err.isConnectionLoss && !this.stop.aborted) continue;
+        if (err instanceof ZooKeeperError && err.isConnectionLoss && !this.stop?.aborted) continue;
         throw err;
       }
     }
   }
 }
 
-function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
   if (signal.aborted) return Promise.reject(signal.reason);
   return new Promise((resolve, reject) => {
     const onAbort = () => reject(signal.reason);
@@ -382,7 +384,9 @@ export class Lease implements AsyncDisposable {
   readonly token: bigint;
   /** The child's sequence number. */
   readonly sequence: number;
-  private readonly controller = new AbortController();
+  /** Made on first use of `signal`: most leases are released without anyone reading it. */
+  private controller: AbortController | null = null;
+  private lostReason: LockLostError | null = null;
   private releasing: Promise<void> | null = null;
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly onState: (state: SessionState) => void;
@@ -404,11 +408,15 @@ export class Lease implements AsyncDisposable {
 
   /** Aborts when the lock can no longer be guaranteed; its reason is a LockLostError. */
   get signal(): AbortSignal {
+    if (this.controller === null) {
+      this.controller = new AbortController();
+      if (this.lostReason !== null) this.controller.abort(this.lostReason);
+    }
     return this.controller.signal;
   }
 
   get held(): boolean {
-    return !this.controller.signal.aborted && this.releasing === null;
+    return this.lostReason === null && this.releasing === null;
   }
 
   /**
@@ -459,9 +467,10 @@ export class Lease implements AsyncDisposable {
   }
 
   private lose(reason: string): void {
-    if (this.releasing !== null || this.controller.signal.aborted) return;
+    if (this.releasing !== null || this.lostReason !== null) return;
     this.stopWatching();
-    this.controller.abort(new LockLostError(`lock ${this.path} lost: ${reason}`));
+    this.lostReason = new LockLostError(`lock ${this.path} lost: ${reason}`);
+    this.controller?.abort(this.lostReason);
   }
 
   private stopWatching(): void {

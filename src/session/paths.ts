@@ -28,13 +28,19 @@ export function pathProblem(path: unknown, sequential = false): string | null {
   const p = sequential ? `${path}1` : path;
   if (p.length === 1) return null;
   if (p.charCodeAt(p.length - 1) === 0x2f) return `path "${path}" must not end with "/"`;
+  // One pass over the characters; a segment's start is remembered, not sliced out.
   let segmentStart = 1;
   for (let i = 1; i <= p.length; i++) {
     const c = i < p.length ? p.charCodeAt(i) : 0x2f;
     if (c === 0x2f) {
-      const segment = p.slice(segmentStart, i);
-      if (segment === "") return `path "${path}" has an empty segment at ${i}`;
-      if (segment === "." || segment === "..") return `path "${path}" has a relative segment "${segment}"`;
+      const length = i - segmentStart;
+      if (length === 0) return `path "${path}" has an empty segment at ${i}`;
+      if (
+        p.charCodeAt(segmentStart) === 0x2e &&
+        (length === 1 || (length === 2 && p.charCodeAt(i - 1) === 0x2e))
+      ) {
+        return `path "${path}" has a relative segment "${p.slice(segmentStart, i)}"`;
+      }
       segmentStart = i + 1;
     } else if (c === 0) {
       return `path "${path}" has a null character at ${i}`;

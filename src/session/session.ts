@@ -82,7 +82,8 @@ export interface SubmitOptions {
   signal?: AbortSignal | undefined;
   /** ms; on expiry the caller gets RequestTimeout (the request may still be applied). */
   timeout?: number | undefined;
-  watch?: WatchRegistration | undefined;
+  /** The watch a successful reply sets (a caller's options object may be passed as is: `watch` is not read). */
+  registration?: WatchRegistration | undefined;
 }
 
 export type StateListener = (state: SessionState, previous: SessionState) => void;
@@ -281,7 +282,7 @@ export class Session {
   ): Promise<unknown> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
-    const { signal, timeout, watch } = options;
+    const { signal, timeout, registration } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const p: Pending = {
@@ -290,7 +291,7 @@ export class Session {
         xid: 0,
         status: RequestStatus.Queued,
         decode,
-        watch: watch ?? null,
+        watch: registration ?? null,
         resolve,
         reject,
         cleanup: null,
