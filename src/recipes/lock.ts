@@ -403,8 +403,12 @@ export class Lease implements AsyncDisposable {
     this.onState = (state) => this.stateChanged(state);
     zk.on("state", this.onState);
     this.stateChanged(zk.state);
-    void this.watchOwnNode();
+    // From the next turn of the event loop: a hold that ends within this one has nothing to observe
+    // (and a deletion in between is still found: exists answers null, or a guarded write is refused).
+    this.watchStart = setImmediate(() => void this.watchOwnNode());
   }
+
+  private watchStart: NodeJS.Immediate | undefined;
 
   /** Aborts when the lock can no longer be guaranteed; its reason is a LockLostError. */
   get signal(): AbortSignal {
@@ -474,6 +478,7 @@ export class Lease implements AsyncDisposable {
   }
 
   private stopWatching(): void {
+    clearImmediate(this.watchStart);
     clearTimeout(this.graceTimer);
     this.zk.off("state", this.onState);
   }
