@@ -19,9 +19,7 @@ function isRecord(x: unknown): x is JuteRecord<unknown> {
 
 /** Every record the protocol layer exports, by its reference class name. */
 export const recordsByName = new Map<string, JuteRecord<unknown>>(
-  (Object.values(all) as unknown[])
-    .filter(isRecord)
-    .map((r) => [r.name, r]),
+  (Object.values(all) as unknown[]).filter(isRecord).map((r) => [r.name, r]),
 );
 
 /** Records described field by field (the multi bodies are sequences, not fixed records). */
