@@ -13,10 +13,10 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
+import { copyDependenciesArgs, exclusive, writeAtomically } from "./cache-lock.js";
 import { MavenResolveError } from "./errors.js";
 import {
   compareVersions,
@@ -45,8 +45,6 @@ export interface ResolvedServer {
 const METADATA_URL = "https://repo1.maven.org/maven2/org/apache/zookeeper/zookeeper/maven-metadata.xml";
 /** How long "3.9 means 3.9.5" is trusted before maven-metadata.xml is read again. */
 const LINE_TTL_MS = 7 * 24 * 3600_000;
-/** A lock older than this is from a crashed resolver (a resolve takes seconds). */
-const STALE_LOCK_MS = 10 * 60_000;
 const MVN_TIMEOUT_MS = 10 * 60_000;
 
 export function cacheRoot(cacheDir?: string): string {
@@ -150,12 +148,6 @@ async function writeLine(root: string, line: string, version: string): Promise<v
   await writeAtomically(join(root, "lines.json"), `${JSON.stringify(lines, null, 2)}\n`);
 }
 
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  await writeFile(temp, text);
-  await rename(temp, file);
-}
-
 async function cached(root: string, version: string): Promise<ResolvedServer | undefined> {
   const dir = join(root, version);
   try {
@@ -168,78 +160,39 @@ async function cached(root: string, version: string): Promise<ResolvedServer | u
 
 async function install(root: string, version: string, mvn: string): Promise<ResolvedServer> {
   await mkdir(root, { recursive: true });
-  const lock = join(root, `.lock-${version}`);
-  const owned = await acquire(lock, () => existsSync(join(root, version, "classpath.json")));
-  try {
-    const done = await cached(root, version);
-    if (done !== undefined) return done;
-    const temp = join(root, `.tmp-${version}-${process.pid}-${randomBytes(4).toString("hex")}`);
-    await mkdir(temp, { recursive: true });
-    try {
-      await writeFile(join(temp, "pom.xml"), serverPom(version));
-      await runMaven(mvn, temp, version);
-      const jars = (await readdir(join(temp, "lib"))).filter((name) => name.endsWith(".jar")).sort();
-      if (!jars.includes(`zookeeper-${version}.jar`)) {
-        throw new MavenResolveError(
-          version,
-          `Maven finished but zookeeper-${version}.jar is not among ${jars.join(", ")}`,
-        );
-      }
-      await writeFile(join(temp, "classpath.json"), `${JSON.stringify(jars, null, 2)}\n`);
+  await exclusive(
+    join(root, `.lock-${version}`),
+    () => existsSync(join(root, version, "classpath.json")),
+    async () => {
+      if ((await cached(root, version)) !== undefined) return;
+      const temp = join(root, `.tmp-${version}-${process.pid}-${randomBytes(4).toString("hex")}`);
+      await mkdir(temp, { recursive: true });
       try {
-        await rename(temp, join(root, version));
-      } catch (error) {
-        // Someone else's complete copy got there first (only possible if their lock went stale).
-        if (!existsSync(join(root, version, "classpath.json"))) throw error;
+        await writeFile(join(temp, "pom.xml"), serverPom(version));
+        await runMaven(mvn, temp, version);
+        const jars = (await readdir(join(temp, "lib"))).filter((name) => name.endsWith(".jar")).sort();
+        if (!jars.includes(`zookeeper-${version}.jar`)) {
+          throw new MavenResolveError(
+            version,
+            `Maven finished but zookeeper-${version}.jar is not among ${jars.join(", ")}`,
+          );
+        }
+        await writeFile(join(temp, "classpath.json"), `${JSON.stringify(jars, null, 2)}\n`);
+        try {
+          await rename(temp, join(root, version));
+        } catch (error) {
+          // Someone else's complete copy got there first (only possible if their lock went stale).
+          if (!existsSync(join(root, version, "classpath.json"))) throw error;
+        }
+      } finally {
+        await rm(temp, { recursive: true, force: true });
       }
-    } finally {
-      await rm(temp, { recursive: true, force: true });
-    }
-    const result = await cached(root, version);
-    if (result === undefined)
-      throw new MavenResolveError(version, `cache dir ${join(root, version)} is unreadable`);
-    return result;
-  } finally {
-    if (owned) await rm(lock, { recursive: true, force: true });
-  }
-}
-
-/**
- * Takes the lock dir (true), or returns false once `ready()` says another process finished the work
- * (the lock is then theirs and must not be removed).
- */
-async function acquire(lock: string, ready: () => boolean): Promise<boolean> {
-  for (;;) {
-    try {
-      await mkdir(lock);
-      await writeFile(join(lock, "owner"), `${process.pid}\n`);
-      return true;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    if (ready()) return false;
-    if (await isStale(lock)) await rm(lock, { recursive: true, force: true });
-    else await sleep(250);
-  }
-}
-
-async function isStale(lock: string): Promise<boolean> {
-  let owner: number;
-  try {
-    if (Date.now() - (await stat(lock)).mtimeMs > STALE_LOCK_MS) return true;
-    owner = Number((await readFile(join(lock, "owner"), "utf8")).trim());
-  } catch {
-    // The lock vanished (loop and mkdir again) or its owner file is not written yet (wait).
-    return false;
-  }
-  if (!Number.isInteger(owner) || owner <= 0) return false;
-  try {
-    process.kill(owner, 0);
-    return false;
-  } catch (error) {
-    // ESRCH: the owner died mid-resolve. EPERM: alive but someone else's, so not stale.
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
+    },
+  );
+  const result = await cached(root, version);
+  if (result === undefined)
+    throw new MavenResolveError(version, `cache dir ${join(root, version)} is unreadable`);
+  return result;
 }
 
 /**
@@ -286,16 +239,7 @@ export function serverPom(version: string): string {
 }
 
 function runMaven(mvn: string, dir: string, version: string): Promise<void> {
-  const args = [
-    "-B",
-    "-q",
-    "-Dstyle.color=never",
-    "-f",
-    join(dir, "pom.xml"),
-    "dependency:copy-dependencies",
-    "-DincludeScope=runtime",
-    `-DoutputDirectory=${join(dir, "lib")}`,
-  ];
+  const args = copyDependenciesArgs(dir);
   return new Promise((resolvePromise, reject) => {
     const child = spawn(mvn, args, { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let output = "";

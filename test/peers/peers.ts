@@ -28,10 +28,10 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve as resolvePath } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { copyDependenciesArgs, exclusive, writeAtomically } from "../harness/cache-lock.js";
 import { cacheRoot } from "../harness/maven.js";
 import { trackChild } from "../harness/reaper.js";
 
@@ -47,8 +47,6 @@ const KAZOO_SCRIPT = fileURLToPath(new URL("./kazoo/lock_contender.py", import.m
 /** Startup flags for short-lived JVMs: C2 and a parallel GC only compete with the others for the cores. */
 const JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData"];
 const INSTALL_TIMEOUT_MS = 10 * 60_000;
-/** A lock dir older than this is from a crashed installer (an install takes seconds). */
-const STALE_LOCK_MS = 15 * 60_000;
 
 export type PeerErrorCode =
   /** Maven, javac, venv or pip failed, so a peer cannot be run. */
@@ -180,16 +178,7 @@ async function resolveCurator(dir: string, version: string): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, "pom.xml"), curatorPom(version));
   const mvn = process.env.ZKWIRE_MVN ?? "mvn";
-  const result = await run(mvn, [
-    "-B",
-    "-q",
-    "-Dstyle.color=never",
-    "-f",
-    join(dir, "pom.xml"),
-    "dependency:copy-dependencies",
-    "-DincludeScope=runtime",
-    `-DoutputDirectory=${join(dir, "lib")}`,
-  ]);
+  const result = await run(mvn, copyDependenciesArgs(dir));
   if (result.code !== 0) {
     // Maven's first [ERROR] lines say what went wrong (no network, unknown version).
     const reasons = result.output
@@ -369,55 +358,6 @@ function run(command: string, args: readonly string[]): Promise<RunResult> {
       resolve({ code: code ?? signal ?? "killed", output });
     });
   });
-}
-
-async function writeAtomically(file: string, text: string): Promise<void> {
-  const temp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}`;
-  await writeFile(temp, text);
-  await rename(temp, file);
-}
-
-/**
- * Runs `work` while holding a lock dir (mkdir is atomic), unless `ready()` turns true while waiting: then
- * another process did the work. Parallel vitest workers and CI steps must not run two pips into one venv.
- */
-async function exclusive(lock: string, ready: () => boolean, work: () => Promise<void>): Promise<void> {
-  await mkdir(dirname(lock), { recursive: true });
-  for (;;) {
-    try {
-      await mkdir(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    if (ready()) return;
-    if (await isStale(lock)) await rm(lock, { recursive: true, force: true });
-    else await sleep(250);
-  }
-  try {
-    await writeFile(join(lock, "owner"), `${process.pid}\n`);
-    await work();
-  } finally {
-    await rm(lock, { recursive: true, force: true });
-  }
-}
-
-async function isStale(lock: string): Promise<boolean> {
-  let owner: number;
-  try {
-    if (Date.now() - (await stat(lock)).mtimeMs > STALE_LOCK_MS) return true;
-    owner = Number((await readFile(join(lock, "owner"), "utf8")).trim());
-  } catch {
-    return false; // gone (retry mkdir) or the owner file is not written yet (wait)
-  }
-  if (!Number.isInteger(owner) || owner <= 0) return false;
-  try {
-    process.kill(owner, 0);
-    return false;
-  } catch (error) {
-    // ESRCH: the installer died mid-way. EPERM: alive, someone else's.
-    return (error as NodeJS.ErrnoException).code === "ESRCH";
-  }
 }
 
 // --- contenders ---------------------------------------------------------------------------------------
