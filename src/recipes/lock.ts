@@ -312,7 +312,14 @@ class Contender {
   /** Our child, found by the id in its name (after a create whose reply was lost). */
   private async findOwn(): Promise<string | null> {
     if (!this.protectedName) return null;
-    const { children } = await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop }));
+    let children: string[];
+    try {
+      ({ children } = await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop })));
+    } catch (err) {
+      // No lock path yet: the lost create cannot have happened (it needed the path).
+      if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return null;
+      throw err;
+    }
     const own = children.find((c) => c.startsWith(this.prefix) && sequenceOf(c) >= 0);
     return own === undefined ? null : joinPath(this.lockPath, own);
   }

@@ -261,6 +261,17 @@ describe("Lock", () => {
     expect((await zk.getChildren(path)).children).toEqual([]);
   });
 
+  it("a connection cut during the first create, before the lock path exists, still acquires", async () => {
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 6_000 });
+    const path = lockPath(); // not created: the lost create failed on the server for want of it
+    const cut = proxy.dropOnRequest((r) => r.opcode === OpCode.create2);
+    const lease = await new Lock(client, path).acquire();
+    await cut;
+    expect((await zk.getChildren(path)).children).toEqual([lease.path.slice(path.length + 1)]);
+    await lease.release();
+  });
+
   it("the signal fires when the connection drops (grace 0) and before another contender acquires", async () => {
     const path = lockPath();
     await using proxy = await FaultProxy.start({ target: hostPort(connect) });
