@@ -80,8 +80,9 @@ async function zkwireContender(id: string, naming: LockNaming, lockPath: string,
   return events;
 }
 
+/** Wall-clock microseconds, monotonic within this process (the peers log the same unit). */
 function nowUs(): number {
-  return Date.now() * 1000 + Math.floor((performance.now() % 1) * 1000);
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
 }
 
 async function mixedRound(
