@@ -3,6 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import * as os from "node:os";
+import { resolve } from "node:path";
 
 export interface Machine {
   cpu: string;
@@ -35,9 +36,10 @@ function javaVersion(): string {
   return lines.length > 0 ? lines.slice(0, 2).join("; ") : "unknown";
 }
 
-function packageVersion(name: string): string {
+/** A package's version, resolved from `from` (the native binding lives in bench/native, see its client). */
+function packageVersion(name: string, from: string = import.meta.url): string {
   try {
-    const require = createRequire(import.meta.url);
+    const require = createRequire(from);
     return (require(`${name}/package.json`) as { version: string }).version;
   } catch {
     return "not installed";
@@ -59,7 +61,7 @@ export function describeMachine(zookeeper = "unknown"): Machine {
     node: process.version,
     java: javaVersion(),
     zookeeper,
-    packages: `node-zookeeper-client ${packageVersion("node-zookeeper-client")}, zookeeper ${packageVersion("zookeeper")}`,
+    packages: `node-zookeeper-client ${packageVersion("node-zookeeper-client")}, zookeeper ${packageVersion("zookeeper", resolve(process.cwd(), "bench/native/package.json"))}`,
     commit: commit(),
   };
 }
