@@ -51,6 +51,8 @@ export interface RunResult {
   userUs: number;
   p50Us?: number;
   p99Us?: number;
+  /** Lock scenarios: watch notifications all contending sessions received during the run. */
+  notifications?: number;
   /** Memory scenario: right after issuing (all requests held by the client), and the peak until the last reply. */
   memory?: { issued: MemoryDelta; peak: MemoryDelta };
 }

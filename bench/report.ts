@@ -31,6 +31,8 @@ export interface Row {
   p99Us: number | undefined;
   errors: number;
   firstError: string | undefined;
+  /** Lock scenarios: watch notifications received per acquisition (herd-free: about one). */
+  notificationsPerOp: number | undefined;
   /** zkwire's figure divided by this client's, median of per-round ratios (rows of other clients). */
   zkwire: { opsPerSec: number; cpuUsPerOp: number; p50Us: number | undefined } | undefined;
 }
@@ -59,6 +61,8 @@ const userPerOp = (r: RunResult | null) => (r === null || r.ops === 0 ? Number.N
 const p50 = (r: RunResult | null) => r?.p50Us ?? Number.NaN;
 const p99 = (r: RunResult | null) => r?.p99Us ?? Number.NaN;
 const defined = (n: number) => (Number.isFinite(n) ? n : undefined);
+const notificationsPerOp = (r: RunResult | null) =>
+  r?.notifications === undefined || r.ops === 0 ? Number.NaN : r.notifications / r.ops;
 
 export function networkRows(results: NetworkResults): Row[] {
   const rows: Row[] = [];
@@ -76,6 +80,7 @@ export function networkRows(results: NetworkResults): Row[] {
         p99Us: defined(median(rounds.map(p99))),
         errors: rounds.reduce((n, r) => n + (r?.errors ?? 0), 0),
         firstError: rounds.find((r) => r?.firstError !== undefined)?.firstError,
+        notificationsPerOp: defined(median(rounds.map(notificationsPerOp))),
         zkwire: undefined,
       };
       if (zk !== undefined && client !== "zkwire") {
@@ -265,6 +270,23 @@ export function markdown(
       "",
     );
   }
+  const counted = rows.filter((r) => r.notificationsPerOp !== undefined);
+  if (counted.length > 0) {
+    out.push(
+      "### Lock: watch notifications per acquisition",
+      "",
+      "Every watch event the contending sessions received, divided by the acquisitions (median over " +
+        "rounds). A herd-free lock wakes one waiter per release: about one per acquisition when contended, " +
+        "none when not.",
+      "",
+      table(
+        ["scenario", "client", "notifications per acquisition"],
+        counted.map((r) => [r.scenario, r.client, fmt(r.notificationsPerOp, 2)]),
+        [false, false, true],
+      ),
+      "",
+    );
+  }
   if (memory.length > 0) {
     out.push(
       "### Memory: 10,000 requests in flight",
@@ -353,6 +375,7 @@ export function jsonLines(
       cpu_user_us_per_op: round(r.userUsPerOp, 3),
       p50_us: round(r.p50Us, 1),
       p99_us: round(r.p99Us, 1),
+      notifications_per_op: round(r.notificationsPerOp, 3),
       errors: r.errors > 0 ? r.errors : undefined,
       zkwire_ratio:
         r.zkwire === undefined

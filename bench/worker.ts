@@ -236,7 +236,11 @@ async function lockRun(c: Context, scenario: string, contenders: number, limit: 
     c.sessions.push(await c.factory.connect(c.connectString, c.sessionTimeoutMs));
   }
   const locks = c.sessions.slice(0, contenders).map((s) => s.lock!(c.paths.lock));
-  return measure(c, scenario, () => driveLock(locks, limit));
+  const count = () => locks.reduce((n, lock) => n + lock.notifications, 0);
+  const before = count();
+  const result = await measure(c, scenario, () => driveLock(locks, limit));
+  result.notifications = count() - before;
+  return result;
 }
 
 /** Inspector CPU profiles of the measured runs only, grouped by scenario, summarised at the end. */

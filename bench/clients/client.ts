@@ -22,6 +22,8 @@ export interface LockHold {
 export interface Lock {
   /** Calls `done` once the lock is held. */
   acquire(done: (error: unknown, hold: LockHold | null) => void): void;
+  /** Watch notifications this lock's session has received so far: a herd-free lock gets one per release. */
+  readonly notifications: number;
 }
 
 export interface BenchClient {

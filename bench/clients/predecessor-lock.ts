@@ -29,6 +29,8 @@ function sequenceOf(name: string): string {
 }
 
 export class PredecessorLock implements Lock {
+  notifications = 0;
+
   constructor(
     private readonly zk: WatchingClient,
     private readonly lockPath: string,
@@ -65,7 +67,11 @@ export class PredecessorLock implements Lock {
         woken = true;
         this.check(mine, hold, done);
       };
-      this.zk.existsWatch(`${this.lockPath}/${predecessor}`, wake, (err2, exists) => {
+      const watcher = () => {
+        this.notifications++;
+        wake();
+      };
+      this.zk.existsWatch(`${this.lockPath}/${predecessor}`, watcher, (err2, exists) => {
         if (err2) return done(err2, null);
         // Gone between getChildren and exists: look again at once (the watch, set on a missing node,
         // would only fire if the name were created again, which sequential names never are).

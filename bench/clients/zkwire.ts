@@ -1,6 +1,7 @@
 /**
  * zkwire, through its public API exactly as an application calls it: promises, one call per operation.
  */
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { Lock as ZkLock, ZooKeeper } from "../../src/index.js";
 import type { BenchClient, ClientFactory, Done, Lock, Op } from "./client.js";
 
@@ -34,10 +35,25 @@ class ZkwireClient implements BenchClient {
     }
   }
 
-  /** zkwire's own recipe (src/recipes/lock.ts), with its defaults. */
+  /**
+   * zkwire's own recipe (src/recipes/lock.ts), with its defaults. Notifications are counted from the
+   * zkwire:watch channel, this session's only: every watch event the session received.
+   */
   lock(lockPath: string): Lock {
     const lock = new ZkLock(this.zk, lockPath);
+    if (this.onWatch === null) {
+      // One subscription per session, kept until close: lock() is called again for every run.
+      const session = this.zk.sessionId;
+      this.onWatch = (message: unknown) => {
+        if ((message as { session: bigint }).session === session) this.notifications++;
+      };
+      subscribe("zkwire:watch", this.onWatch);
+    }
+    const client = this;
     return {
+      get notifications() {
+        return client.notifications;
+      },
       acquire: (done) =>
         lock.acquire().then(
           (lease) =>
@@ -50,8 +66,12 @@ class ZkwireClient implements BenchClient {
   }
 
   close(): Promise<void> {
+    if (this.onWatch !== null) unsubscribe("zkwire:watch", this.onWatch);
     return this.zk.close();
   }
+
+  private notifications = 0;
+  private onWatch: ((message: unknown) => void) | null = null;
 }
 
 export const factory: ClientFactory = {
