@@ -42,7 +42,7 @@ import { AddWatchRequest, CheckWatchesRequest, RemoveWatchesRequest } from "../p
 import { WhoAmIResponse } from "../protocol/records/who-am-i.js";
 import { parseConnectString } from "../session/connect-string.js";
 import type { Failure, WatchRegistration } from "../session/depot.js";
-import type { Logger } from "../session/logger.js";
+import { type Logger, silentLogger } from "../session/logger.js";
 import { joinPath, parentOf, toClientPath } from "../session/paths.js";
 import type { SaslMechanismFactory } from "../session/sasl/mechanism.js";
 import { encodeRequest, SESSION_DEFAULTS, Session, type SessionOptions } from "../session/session.js";
@@ -219,7 +219,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
       tls: options.tls === true ? {} : options.tls === false ? undefined : options.tls,
       maxPacketSize: positiveInt(options.maxPacketSize ?? DEFAULT_MAX_PACKET, "maxPacketSize"),
       sasl: options.sasl,
-      logger: options.logger ?? {},
+      logger: options.logger ?? silentLogger,
       backoff: options.backoff ?? SESSION_DEFAULTS.backoff,
       random: options.random ?? Math.random,
     };

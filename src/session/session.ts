@@ -241,9 +241,6 @@ export class Session {
   get connectedTo(): HostAddress | null {
     return this.connection !== null && isConnected(this.stateValue) ? this.connection.address : null;
   }
-  get clientChroot(): string {
-    return this.chroot;
-  }
   /** ms since a server was last heard from on an established connection (Infinity before any). */
   get silence(): number {
     const conn = this.connection;
