@@ -107,9 +107,21 @@ async function mixedRound(
   return { summary, count, peerNodes: results.flatMap((r) => r.events.filter((e) => e.event === "enter")) };
 }
 
+/** Exclusion held across every client of the round, and every child had the expected name. */
+function expectExclusive(round: Awaited<ReturnType<typeof mixedRound>>, nodeName: RegExp): void {
+  const { summary, count, peerNodes } = round;
+  expect(summary.conflicts).toBe(0);
+  expect(summary.acquired).toBe(4 * ITERATIONS);
+  expect(count).toBe(4 * ITERATIONS);
+  expect(summary.overlaps).toEqual([]);
+  expect(summary.inSequenceOrder).toBe(true);
+  for (const node of summary.nodes) expect(node).toMatch(nodeName);
+  expect(peerNodes).toHaveLength(2 * ITERATIONS);
+}
+
 describe("zkwire beside other clients on one lock path", () => {
   it("with Curator InterProcessMutex contenders", async () => {
-    const { summary, count, peerNodes } = await mixedRound("curator", "curator", (id, lock, counter) =>
+    const round = await mixedRound("curator", "curator", (id, lock, counter) =>
       spawnCuratorContender({
         connect,
         lockPath: lock,
@@ -119,17 +131,11 @@ describe("zkwire beside other clients on one lock path", () => {
         gate: true,
       }),
     );
-    expect(summary.conflicts).toBe(0);
-    expect(summary.acquired).toBe(4 * ITERATIONS);
-    expect(count).toBe(4 * ITERATIONS);
-    expect(summary.overlaps).toEqual([]);
-    expect(summary.inSequenceOrder).toBe(true);
-    for (const node of summary.nodes) expect(node).toMatch(CURATOR_LOCK_NODE);
-    expect(peerNodes).toHaveLength(2 * ITERATIONS);
+    expectExclusive(round, CURATOR_LOCK_NODE);
   }, 120_000);
 
   it("with kazoo Lock contenders", async () => {
-    const { summary, count } = await mixedRound("kazoo", "kazoo", (id, lock, counter) =>
+    const round = await mixedRound("kazoo", "kazoo", (id, lock, counter) =>
       spawnKazooContender({
         connect,
         lockPath: lock,
@@ -139,11 +145,6 @@ describe("zkwire beside other clients on one lock path", () => {
         gate: true,
       }),
     );
-    expect(summary.conflicts).toBe(0);
-    expect(summary.acquired).toBe(4 * ITERATIONS);
-    expect(count).toBe(4 * ITERATIONS);
-    expect(summary.overlaps).toEqual([]);
-    expect(summary.inSequenceOrder).toBe(true);
-    for (const node of summary.nodes) expect(node).toMatch(KAZOO_LOCK_NODE);
+    expectExclusive(round, KAZOO_LOCK_NODE);
   }, 120_000);
 });
