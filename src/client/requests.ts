@@ -27,6 +27,8 @@ export interface CreateOptions {
 export const MAX_TTL = 2 ** 40 - 1;
 
 const EMPTY = Buffer.alloc(0);
+/** The default ACL, checked once rather than on every create (the codec only reads it). */
+const DEFAULT_ACL: ACL[] = validateAcl(OPEN_ACL_UNSAFE);
 const modeNames = Object.keys(CreateMode) as CreateModeName[];
 
 export function toBytes(data: Data | null | undefined, what = "data"): Uint8Array {
@@ -75,7 +77,7 @@ export function buildCreate(
     throw new ZkArgumentError(`unknown create mode "${String(mode)}"; one of ${modeNames.join(", ")}`);
   }
   const p = serverPath(chroot, path, isSequential(mode));
-  const acl: ACL[] = validateAcl(options.acl ?? OPEN_ACL_UNSAFE);
+  const acl: ACL[] = options.acl === undefined ? DEFAULT_ACL : validateAcl(options.acl);
   const request: CreateRequest = { path: p, data: toBytes(data), acl, flags: CreateMode[mode] };
   if (isTtlMode(mode)) {
     const ttl = options.ttl;
