@@ -49,6 +49,11 @@ export interface RunResult {
   cpuUs: number;
   /** The user part of `cpuUs`: the process's own code, without the kernel's socket work. */
   userUs: number;
+  /**
+   * The ZooKeeper server's CPU time (all its threads) while the parent waited for this run; set by the
+   * parent, and only for a server the benchmark started itself (see server-cpu.ts).
+   */
+  serverCpuUs?: number;
   p50Us?: number;
   p99Us?: number;
   /** Lock scenarios: watch notifications all contending sessions received during the run. */

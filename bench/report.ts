@@ -27,6 +27,8 @@ export interface Row {
   opsPerSec: number;
   cpuUsPerOp: number;
   userUsPerOp: number;
+  /** The server's CPU per operation over the same runs (undefined for a server the run did not start). */
+  serverUsPerOp: number | undefined;
   p50Us: number | undefined;
   p99Us: number | undefined;
   errors: number;
@@ -58,6 +60,8 @@ export interface CodecRow {
 const opsPerSec = (r: RunResult | null) => (r === null ? Number.NaN : r.ops / (r.wallMs / 1000));
 const cpuPerOp = (r: RunResult | null) => (r === null || r.ops === 0 ? Number.NaN : r.cpuUs / r.ops);
 const userPerOp = (r: RunResult | null) => (r === null || r.ops === 0 ? Number.NaN : r.userUs / r.ops);
+const serverPerOp = (r: RunResult | null) =>
+  r?.serverCpuUs === undefined || r.ops === 0 ? Number.NaN : r.serverCpuUs / r.ops;
 const p50 = (r: RunResult | null) => r?.p50Us ?? Number.NaN;
 const p99 = (r: RunResult | null) => r?.p99Us ?? Number.NaN;
 const defined = (n: number) => (Number.isFinite(n) ? n : undefined);
@@ -76,6 +80,7 @@ export function networkRows(results: NetworkResults): Row[] {
         opsPerSec: median(rounds.map(opsPerSec)),
         cpuUsPerOp: median(rounds.map(cpuPerOp)),
         userUsPerOp: median(rounds.map(userPerOp)),
+        serverUsPerOp: defined(median(rounds.map(serverPerOp))),
         p50Us: defined(median(rounds.map(p50))),
         p99Us: defined(median(rounds.map(p99))),
         errors: rounds.reduce((n, r) => n + (r?.errors ?? 0), 0),
@@ -236,7 +241,10 @@ export function markdown(
       "### Network scenarios",
       "",
       "Medians over rounds. CPU is user + system time of the client's process per operation; user " +
-        "leaves out the kernel's socket work, which every client pays alike. The last three columns are " +
+        "leaves out the kernel's socket work, which every client pays alike. Server is the ZooKeeper " +
+        "server's CPU per operation over the same run (all its threads): on this machine's few cores " +
+        "server and client share the CPU, so what a client saves is left to the server. The last three " +
+        "columns are " +
         "zkwire's figure divided by that row's client, the median of per-round ratios: ops/s above 1 " +
         "and CPU/op or p50 below 1 favour zkwire.",
       "",
@@ -247,6 +255,7 @@ export function markdown(
           "ops/s",
           "CPU µs/op",
           "user µs/op",
+          "server µs/op",
           "p50 µs",
           "p99 µs",
           "zkwire ops/s ÷",
@@ -259,13 +268,14 @@ export function markdown(
           fmtInt(r.opsPerSec),
           fmt(r.cpuUsPerOp, 2),
           fmt(r.userUsPerOp, 2),
+          fmt(r.serverUsPerOp, 2),
           fmt(r.p50Us, 1),
           fmt(r.p99Us, 1),
           fmtRatio(r.zkwire?.opsPerSec),
           fmtRatio(r.zkwire?.cpuUsPerOp),
           fmtRatio(r.zkwire?.p50Us),
         ]),
-        [false, false, true, true, true, true, true, true, true, true],
+        [false, false, true, true, true, true, true, true, true, true, true],
       ),
       "",
     );
@@ -373,6 +383,7 @@ export function jsonLines(
       ops_per_sec: round(r.opsPerSec, 0),
       cpu_us_per_op: round(r.cpuUsPerOp, 3),
       cpu_user_us_per_op: round(r.userUsPerOp, 3),
+      server_cpu_us_per_op: round(r.serverUsPerOp, 3),
       p50_us: round(r.p50Us, 1),
       p99_us: round(r.p99Us, 1),
       notifications_per_op: round(r.notificationsPerOp, 3),

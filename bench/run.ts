@@ -47,6 +47,7 @@ import {
   type Skips,
 } from "./report.js";
 import { allScenarios, type Scenario, selectScenarios } from "./scenarios.js";
+import { serverCpuReader } from "./server-cpu.js";
 
 const SESSION_TIMEOUT_MS = 30_000;
 /** How long a codec batch keeps running before it is timed, so the timed batches run optimised code. */
@@ -211,6 +212,7 @@ async function main(): Promise<void> {
       cluster = await startZooKeeper({ jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : ""})`;
       log(`ZooKeeper ${zookeeper} at ${cluster.connectString}`);
+      const serverCpu = serverCpuReader(cluster.servers[0]?.pid);
       setup = await ZooKeeper.connect(cluster.connectString);
       root = `/zkwire-bench-${process.pid}`;
       await setup.create(root);
@@ -253,7 +255,7 @@ async function main(): Promise<void> {
       for (const [client, reason] of skips.clients) log(`skipping ${client}: ${reason}`);
       const ready = clients.filter((c) => workers.has(c));
       for (const scenario of scenarios) {
-        await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips);
+        await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, serverCpu);
       }
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
@@ -310,6 +312,7 @@ async function runScenario(
   knobs: Knobs,
   results: NetworkResults,
   skips: Skips,
+  serverCpu: (() => number) | null,
 ): Promise<void> {
   const runnable = ready.filter((client) => {
     if (scenario.workload.kind !== "lock") return true;
@@ -325,6 +328,7 @@ async function runScenario(
     const warmup = round < knobs.warmup;
     const figures: string[] = [];
     for (const client of rotate(runnable, round)) {
+      const serverBefore = serverCpu?.();
       const answer = await workers.get(client)!.request({
         type: "run",
         id: round,
@@ -336,6 +340,7 @@ async function runScenario(
       let result: RunResult | null = null;
       if (answer.type === "result") {
         result = answer.result;
+        if (serverCpu !== null) result.serverCpuUs = serverCpu() - serverBefore!;
         figures.push(`${client} ${summary(result)}`);
       } else {
         figures.push(`${client} failed: ${answer.type === "failed" ? answer.error : answer.type}`);
@@ -354,7 +359,9 @@ function summary(r: RunResult): string {
     return `heap +${Math.round(r.memory.issued.heapUsed / 1024)} KB at issue, +${Math.round(r.memory.peak.heapUsed / 1024)} KB peak`;
   }
   const ops = Math.round(r.ops / (r.wallMs / 1000));
-  const cpu = `${(r.cpuUs / Math.max(1, r.ops)).toFixed(1)}(${(r.userUs / Math.max(1, r.ops)).toFixed(1)} user)`;
+  const server =
+    r.serverCpuUs === undefined ? "" : `, ${(r.serverCpuUs / Math.max(1, r.ops)).toFixed(1)} server`;
+  const cpu = `${(r.cpuUs / Math.max(1, r.ops)).toFixed(1)}(${(r.userUs / Math.max(1, r.ops)).toFixed(1)} user${server})`;
   const p50 = r.p50Us === undefined ? "" : ` p50 ${r.p50Us.toFixed(0)}µs`;
   const errors = r.errors > 0 ? ` ${r.errors} errors (${r.firstError})` : "";
   return `${ops} ops/s ${cpu}µs/op${p50}${errors}`;
