@@ -90,12 +90,17 @@ export class LockTimeoutError extends Error {
   readonly code = "ZK_LOCK_TIMEOUT";
 }
 
-const SEQUENCE = /(\d{10})$/;
-
-/** The sequence number of a contender's child, or -1 for a child that is not a contender. */
+/** The sequence number of a contender's child (its trailing ten digits), or -1 for a non-contender. */
 export function sequenceOf(name: string): number {
-  const m = SEQUENCE.exec(name);
-  return m === null ? -1 : Number(m[1]);
+  const end = name.length;
+  if (end < 10) return -1;
+  let n = 0;
+  for (let i = end - 10; i < end; i++) {
+    const d = name.charCodeAt(i) - 48; // "0"
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
 }
 
 /** Children that are contenders, lowest sequence first. */
@@ -146,9 +151,9 @@ export class Lock {
   }
 
   /** Waits for the lock and returns the lease. */
-  async acquire(options: AcquireOptions = {}): Promise<Lease> {
-    const lease = await this.contend(options, true);
-    return lease!;
+  acquire(options: AcquireOptions = {}): Promise<Lease> {
+    // contend() resolves null only when told not to wait.
+    return this.contend(options, true) as Promise<Lease>;
   }
 
   /** Takes the lock if it is free right now; otherwise removes its child and returns null. */
@@ -207,11 +212,24 @@ export class Lock {
   }
 }
 
+/**
+ * A watch set on a node (boxed: a promise cannot resolve to a promise), or null when the node did not
+ * exist (and no watch was left behind).
+ */
+type Armed = { event: Promise<WatchedEvent> } | null;
+
 /** One attempt to take the lock: its child, and the loop that waits for the predecessors to go. */
 class Contender {
   nodePath: string | null = null;
   stat: Stat | null = null;
   private name: string | null = null;
+  private sequence = -1;
+  /** From the last listing: how many contenders are ahead of ours, and the nearest of them. */
+  private ahead = 0;
+  private predecessor: string | null = null;
+  /** The options of every read: made once, the hot path passes them on every call. */
+  private readonly readOptions: CallOptions;
+  private readonly watchOptions: CallOptions & { watch: true };
 
   constructor(
     private readonly zk: ZooKeeper,
@@ -221,28 +239,56 @@ class Contender {
     private readonly containerPath: boolean,
     private readonly acl: readonly AclEntry[] | undefined,
     private readonly stop: AbortSignal | undefined,
-  ) {}
+  ) {
+    this.readOptions = { signal: stop };
+    this.watchOptions = { watch: true, signal: stop };
+  }
 
   /** Resolves true once the lock is held; with `wait` false, false when it is not free. */
   async run(wait: boolean): Promise<boolean> {
     let children = await this.createAndList();
     for (;;) {
       this.stop?.throwIfAborted();
-      const order = contenders(children);
-      const index = order.indexOf(this.name!);
-      if (index < 0) {
-        throw new LockLostError(
-          `lock child ${this.nodePath} vanished while waiting (deleted by someone else?)`,
-        );
-      }
-      if (index === 0) return true;
+      this.place(children);
+      if (this.ahead === 0) return true;
       if (!wait) return false;
-      const predecessor = joinPath(this.lockPath, order[index - 1]!);
-      const gone = await this.waitGone(predecessor);
+      const gone = await this.waitGone(this.predecessor!);
       // The predecessor was the lowest child: nothing lower can appear, the lock is ours without a read.
-      if (gone && index === 1) return true;
-      children = (await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop }))).children;
+      if (gone && this.ahead === 1) return true;
+      children = await this.list();
     }
+  }
+
+  /**
+   * Finds our child's place in a listing: the contenders with a lower sequence number, and the highest
+   * of those (the one to wait for). One pass, no sorting: a listing is read on every acquisition.
+   */
+  private place(children: readonly string[]): void {
+    const mine = this.sequence;
+    let found = false;
+    let ahead = 0;
+    let predecessor: string | null = null;
+    let predecessorSequence = -1;
+    for (const child of children) {
+      if (child === this.name) {
+        found = true;
+        continue;
+      }
+      const sequence = sequenceOf(child);
+      if (sequence < 0 || sequence >= mine) continue;
+      ahead++;
+      if (sequence > predecessorSequence) {
+        predecessor = child;
+        predecessorSequence = sequence;
+      }
+    }
+    if (!found) {
+      throw new LockLostError(
+        `lock child ${this.nodePath} vanished while waiting (deleted by someone else?)`,
+      );
+    }
+    this.ahead = ahead;
+    this.predecessor = predecessor;
   }
 
   /** Removes the child (timeout, abort, or not free); survives a connection loss on the way. */
@@ -274,32 +320,38 @@ class Contender {
         acl: this.acl,
         signal: this.stop,
       });
-      const listed = this.zk.getChildren(this.lockPath, { signal: this.stop });
-      const [c, l] = await Promise.allSettled([created, listed]);
-      if (c.status === "fulfilled") {
-        this.adopt(c.value.path, c.value.stat);
-        if (l.status === "fulfilled") return l.value.children;
-        return (await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop }))).children;
-      }
-      const err = c.reason;
-      if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode && attempt < 3) {
-        await this.ensureLockPath();
-        continue;
-      }
-      if (err instanceof ZooKeeperError && err.isConnectionLoss && this.protectedName) {
-        // Did the create happen before the connection dropped? Our id says which child is ours.
-        const own = await this.findOwn();
-        if (own !== null) {
-          const stat = await this.call(() => this.zk.exists(own, { signal: this.stop }));
-          if (stat !== null) {
-            this.adopt(own, stat);
-            return (await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop })))
-              .children;
-          }
+      const listed = this.zk.getChildren(this.lockPath, this.readOptions);
+      // Handled here so that a failed listing never counts as unhandled, whatever happens to the create.
+      listed.catch(ignore);
+      let result: { path: string; stat: Stat };
+      try {
+        result = await created;
+      } catch (err) {
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode && attempt < 3) {
+          await this.ensureLockPath();
+          continue;
         }
-        continue;
+        if (err instanceof ZooKeeperError && err.isConnectionLoss && this.protectedName) {
+          // Did the create happen before the connection dropped? Our id says which child is ours.
+          const own = await this.findOwn();
+          if (own !== null) {
+            const stat = await this.call(() => this.zk.exists(own, this.readOptions));
+            if (stat !== null) {
+              this.adopt(own, stat);
+              return this.list();
+            }
+          }
+          continue;
+        }
+        throw err;
       }
-      throw err;
+      this.adopt(result.path, result.stat);
+      try {
+        return (await listed).children;
+      } catch (err) {
+        if (!this.retryable(err)) throw err;
+        return this.list();
+      }
     }
   }
 
@@ -307,6 +359,7 @@ class Contender {
     this.nodePath = path;
     this.stat = stat;
     this.name = path.slice(path.lastIndexOf("/") + 1);
+    this.sequence = sequenceOf(this.name);
   }
 
   /** Our child, found by the id in its name (after a create whose reply was lost). */
@@ -314,7 +367,7 @@ class Contender {
     if (!this.protectedName) return null;
     let children: string[];
     try {
-      ({ children } = await this.call(() => this.zk.getChildren(this.lockPath, { signal: this.stop })));
+      children = await this.list();
     } catch (err) {
       // No lock path yet: the lost create cannot have happened (it needed the path).
       if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return null;
@@ -337,18 +390,45 @@ class Contender {
   }
 
   /**
-   * Waits until `path` is deleted. Resolves true when its deletion was seen (or it was already gone),
-   * false when the watch ended for another reason and the caller should look again.
+   * Waits until the child `name` is deleted. Resolves true when its deletion was seen (or it was gone
+   * already), false when the watch ended for another reason and the caller should look again.
    */
-  private async waitGone(path: string): Promise<boolean> {
-    const { stat, watch } = await this.call(() => this.zk.exists(path, { watch: true, signal: this.stop }));
-    if (stat === null) return true;
-    const event = await abortable(watch, this.stop);
-    if (event.type === "NodeDeleted") return true;
+  private async waitGone(name: string): Promise<boolean> {
+    const armed = await this.call(() => this.arm(name));
+    if (armed === null) return true;
+    const event = await abortable(armed.event, this.stop);
     if (event.type === "None") {
       throw new LockLostError(`session ended while waiting for lock ${this.lockPath} (${event.state})`);
     }
-    return false;
+    return event.type === "NodeDeleted";
+  }
+
+  /**
+   * Watches the child `name`. getData, not exists: on a missing node it leaves no watch behind (an
+   * exists watch would stay registered until the session ends); exists only where reading is refused.
+   */
+  private async arm(name: string): Promise<Armed> {
+    const path = joinPath(this.lockPath, name);
+    try {
+      return { event: (await this.zk.getData(path, this.watchOptions)).watch };
+    } catch (err) {
+      if (!(err instanceof ZooKeeperError)) throw err;
+      if (err.code === ErrorCode.NoNode) return null;
+      if (err.code !== ErrorCode.NoAuth) throw err;
+    }
+    const { stat, watch } = await this.zk.exists(path, this.watchOptions);
+    return stat === null ? null : { event: watch };
+  }
+
+  /** The lock path's children: a read, repeated after a connection loss. */
+  private async list(): Promise<string[]> {
+    for (;;) {
+      try {
+        return (await this.zk.getChildren(this.lockPath, this.readOptions)).children;
+      } catch (err) {
+        if (!this.retryable(err)) throw err;
+      }
+    }
   }
 
   /** Retries a read that failed with ConnectionLoss (the client reconnects; reads are safe to repeat). */
@@ -357,12 +437,17 @@ class Contender {
       try {
         return await fn();
       } catch (err) {
-        if (err instanceof ZooKeeperError && err.isConnectionLoss && !this.stop?.aborted) continue;
-        throw err;
+        if (!this.retryable(err)) throw err;
       }
     }
   }
+
+  private retryable(err: unknown): boolean {
+    return err instanceof ZooKeeperError && err.isConnectionLoss && !this.stop?.aborted;
+  }
 }
+
+function ignore(): void {}
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;

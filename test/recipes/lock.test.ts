@@ -4,6 +4,7 @@
  */
 import { randomUUID } from "node:crypto";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
+import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   contenders,
@@ -46,6 +47,20 @@ describe("ordering", () => {
     expect(contenders(names)).toEqual(["x__lock__0000000003", "sequence0000000007", "_c_b-lock-0000000012"]);
     expect(sequenceOf("lock-0000000100")).toBe(100);
     expect(sequenceOf("lock-100")).toBe(-1);
+  });
+
+  it("reads the sequence as the trailing ten ASCII digits, whatever precedes them", () => {
+    const reference = (name: string) => {
+      const m = /([0-9]{10})$/.exec(name);
+      return m === null ? -1 : Number(m[1]);
+    };
+    const digits = fc.stringMatching(/^[0-9]{0,12}$/);
+    const name = fc.oneof(
+      fc.string({ unit: "grapheme" }),
+      fc.tuple(fc.string({ unit: "binary" }), digits).map(([a, b]) => a + b),
+      fc.tuple(fc.constantFrom("_c_x-lock-", "x__lock__", "sequence", "٠"), digits).map(([a, b]) => a + b),
+    );
+    fc.assert(fc.property(name, (n) => sequenceOf(n) === reference(n)));
   });
 });
 
@@ -192,6 +207,31 @@ describe("Lock", () => {
     await expect(aborted).rejects.toThrow("stop");
     expect((await zk.getChildren(path)).children).toEqual([holder.path.slice(path.length + 1)]);
     await holder.release();
+  });
+
+  it("a waiter whose predecessor gives up keeps waiting for the holder, then acquires", async () => {
+    const path = lockPath();
+    const lock = new Lock(zk, path);
+    const holder = await lock.acquire();
+    const quitter = new AbortController();
+    const middle = lock.acquire({ signal: quitter.signal });
+    await waitForAsync(async () => (await zk.getChildren(path)).children.length === 2);
+    let acquired = false;
+    const last = lock.acquire().then((lease) => {
+      acquired = true;
+      return lease;
+    });
+    await waitForAsync(async () => (await zk.getChildren(path)).children.length === 3);
+    quitter.abort(new Error("gave up"));
+    await expect(middle).rejects.toThrow("gave up");
+    // The last waiter was woken by its predecessor's deletion, but the holder is still ahead of it.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(acquired).toBe(false);
+    expect((await zk.getChildren(path)).children).toHaveLength(2);
+    await holder.release();
+    const lease = await last;
+    expect(lease.token).toBeGreaterThan(holder.token);
+    await lease.release();
   });
 
   it("withLock releases when the function throws; await using releases at scope end", async () => {
