@@ -20,6 +20,14 @@
  * - Herd-free: a waiter watches only its predecessor, so a release wakes one waiter. When the deleted
  *   predecessor was the first of the waiter's last listing, nothing lower can exist any more (sequence
  *   numbers only grow), so the waiter holds the lock without reading again.
+ * - Marked hand-over: a deleted predecessor further back in the queue may have given up while others
+ *   ahead of it still wait, so the standard recipe reads the children again, a round trip on the path
+ *   from one holder to the next. A zkwire lease that waited for the lock releases its child with a
+ *   setData and the delete in one transaction; its successor watches both the child's data and its
+ *   (never existing) children, and receives NodeDataChanged and NodeDeleted with one zxid. Only a holder
+ *   releases that way, and nothing below a holder remains, so the successor holds the lock at once.
+ *   Any other deletion (given up, expired, another client's release, a write by someone else in
+ *   between, a server before 3.9 that sends no zxid with its events) is read as a plain deletion.
  * - One round trip when free: the create and the first getChildren are written together; the server
  *   answers a session's requests in order, so the listing already contains the new child.
  * - Protected create: the child's name carries a random id. If the connection drops while the create
@@ -201,7 +209,7 @@ export class Lock {
         await contender.withdraw();
         return null;
       }
-      return new Lease(this.zk, contender.nodePath!, contender.stat!, this.grace);
+      return new Lease(this.zk, contender.nodePath!, contender.stat!, this.grace, contender.waited);
     } catch (err) {
       await contender.withdraw();
       throw stop?.signal.aborted ? stop.signal.reason : err;
@@ -213,15 +221,28 @@ export class Lock {
 }
 
 /**
- * A watch set on a node (boxed: a promise cannot resolve to a promise), or null when the node did not
- * exist (and no watch was left behind).
+ * The watches set on the predecessor's child (boxed: a promise cannot resolve to a promise), or null
+ * when it did not exist (and no watch was left behind). `data` fires first on any change; `child`, set
+ * where it could be, fires on the deletion only, so that a release marker can be told apart.
  */
-type Armed = { event: Promise<WatchedEvent> } | null;
+type Armed = { data: Promise<WatchedEvent>; child: Promise<WatchedEvent> | null } | null;
+
+/** How a wait for the predecessor ended. */
+enum Gone {
+  /** Released by a zkwire lease: it held the lock, so nothing below it is left. */
+  Released,
+  /** Deleted some other way (given up, expired, another client's release): look at the others. */
+  Deleted,
+  /** Not deleted (its data changed, or the watch ended otherwise): look again. */
+  Changed,
+}
 
 /** One attempt to take the lock: its child, and the loop that waits for the predecessors to go. */
 class Contender {
   nodePath: string | null = null;
   stat: Stat | null = null;
+  /** Whether another contender was ahead at some point: the lock is contended, mark the release. */
+  waited = false;
   private name: string | null = null;
   private sequence = -1;
   /** From the last listing: how many contenders are ahead of ours, and the nearest of them. */
@@ -252,9 +273,12 @@ class Contender {
       this.place(children);
       if (this.ahead === 0) return true;
       if (!wait) return false;
+      this.waited = true;
       const gone = await this.waitGone(this.predecessor!);
+      // A lease's release: the predecessor held the lock, so every child below it was gone already.
+      if (gone === Gone.Released) return true;
       // The predecessor was the lowest child: nothing lower can appear, the lock is ours without a read.
-      if (gone && this.ahead === 1) return true;
+      if (gone === Gone.Deleted && this.ahead === 1) return true;
       children = await this.list();
     }
   }
@@ -390,34 +414,58 @@ class Contender {
   }
 
   /**
-   * Waits until the child `name` is deleted. Resolves true when its deletion was seen (or it was gone
-   * already), false when the watch ended for another reason and the caller should look again.
+   * Waits until the child `name` goes, and says how (see Gone). A lease releases its child with a
+   * setData and a delete in one transaction: the data watch fires NodeDataChanged and the child watch
+   * NodeDeleted, both with that transaction's zxid. Only that pair, with equal zxids, counts as a
+   * release; a lone deletion, a data change by anyone else (Curator's revocation writes to a lock
+   * child) or a server that sends no zxid with its events (before 3.9) is handled as any deletion.
    */
-  private async waitGone(name: string): Promise<boolean> {
+  private async waitGone(name: string): Promise<Gone> {
     const armed = await this.call(() => this.arm(name));
-    if (armed === null) return true;
-    const event = await abortable(armed.event, this.stop);
+    if (armed === null) return Gone.Deleted;
+    const first = await this.event(armed.data);
+    if (first.type === "NodeDeleted") return Gone.Deleted;
+    if (first.type !== "NodeDataChanged" || armed.child === null) return Gone.Changed;
+    const second = await this.event(armed.child);
+    if (second.type !== "NodeDeleted") return Gone.Changed;
+    return first.zxid >= 0n && second.zxid === first.zxid ? Gone.Released : Gone.Deleted;
+  }
+
+  private async event(watch: Promise<WatchedEvent>): Promise<WatchedEvent> {
+    const event = await abortable(watch, this.stop);
     if (event.type === "None") {
       throw new LockLostError(`session ended while waiting for lock ${this.lockPath} (${event.state})`);
     }
-    return event.type === "NodeDeleted";
+    return event;
   }
 
   /**
-   * Watches the child `name`. getData, not exists: on a missing node it leaves no watch behind (an
-   * exists watch would stay registered until the session ends); exists only where reading is refused.
+   * Watches the child `name`: its data and its children (an ephemeral node has none; the child watch
+   * is there for the deletion), both requests in one write. getData, not exists: on a missing node it
+   * leaves no watch behind (an exists watch would stay registered until the session ends); exists
+   * only where reading is refused.
    */
   private async arm(name: string): Promise<Armed> {
     const path = joinPath(this.lockPath, name);
+    const data = this.zk.getData(path, this.watchOptions);
+    const child = this.zk.getChildren(path, this.watchOptions);
+    child.catch(ignore);
+    let armed: Armed;
     try {
-      return { event: (await this.zk.getData(path, this.watchOptions)).watch };
+      armed = { data: (await data).watch, child: null };
     } catch (err) {
       if (!(err instanceof ZooKeeperError)) throw err;
       if (err.code === ErrorCode.NoNode) return null;
       if (err.code !== ErrorCode.NoAuth) throw err;
+      const { stat, watch } = await this.zk.exists(path, this.watchOptions);
+      return stat === null ? null : { data: watch, child: null };
     }
-    const { stat, watch } = await this.zk.exists(path, this.watchOptions);
-    return stat === null ? null : { event: watch };
+    try {
+      armed.child = (await child).watch;
+    } catch {
+      // Gone between the two reads: the data watch reports the deletion.
+    }
+    return armed;
   }
 
   /** The lock path's children: a read, repeated after a connection loss. */
@@ -448,6 +496,8 @@ class Contender {
 }
 
 function ignore(): void {}
+
+const EMPTY = new Uint8Array(0);
 
 function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
@@ -488,6 +538,8 @@ export class Lease implements AsyncDisposable {
     path: string,
     stat: Stat,
     private readonly grace: number,
+    /** Release with the marker (see deleteChild): the lease waited for the lock, others likely wait too. */
+    private readonly markRelease = false,
   ) {
     this.path = path;
     this.token = stat.czxid;
@@ -548,12 +600,25 @@ export class Lease implements AsyncDisposable {
     return this.release();
   }
 
+  /**
+   * Deletes the child. After a contended acquisition, marked as a release: a setData and the delete in
+   * one transaction, so that a zkwire successor knows the lock was held until now and takes it without
+   * reading the children again (see Contender.waitGone). Where the child's ACL refuses the write, and
+   * when the lock was free (nobody was seen waiting, and a multi costs more than a delete), a plain
+   * delete: a successor then reads the children, as with any other client's release.
+   */
   private async deleteChild(): Promise<void> {
+    let marked = this.markRelease;
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        await this.zk.delete(this.path);
+        if (marked) await this.zk.transaction().setData(this.path, EMPTY).delete(this.path).commit();
+        else await this.zk.delete(this.path);
         return;
       } catch (err) {
+        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoAuth && marked) {
+          marked = false;
+          continue;
+        }
         if (!(err instanceof ZooKeeperError)) throw err;
         // Gone already (lost, or the session ended), or the client closed: nothing left to release.
         if (err.code === ErrorCode.NoNode || err.isSessionExpired || err.codeName === "ClientClosed") return;
