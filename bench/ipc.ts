@@ -58,6 +58,8 @@ export interface RunResult {
   p99Us?: number;
   /** Lock scenarios: watch notifications all contending sessions received during the run. */
   notifications?: number;
+  /** Of those, the ones that woke a session (see Lock.wakeups); absent when the client cannot tell. */
+  wakeups?: number;
   /** Memory scenario: right after issuing (all requests held by the client), and the peak until the last reply. */
   memory?: { issued: MemoryDelta; peak: MemoryDelta };
 }

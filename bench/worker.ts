@@ -237,9 +237,12 @@ async function lockRun(c: Context, scenario: string, contenders: number, limit: 
   }
   const locks = c.sessions.slice(0, contenders).map((s) => s.lock!(c.paths.lock));
   const count = () => locks.reduce((n, lock) => n + lock.notifications, 0);
+  const wakeups = () => locks.reduce((n, lock) => n + (lock.wakeups ?? lock.notifications), 0);
   const before = count();
+  const wokenBefore = wakeups();
   const result = await measure(c, scenario, () => driveLock(locks, limit));
   result.notifications = count() - before;
+  result.wakeups = wakeups() - wokenBefore;
   return result;
 }
 

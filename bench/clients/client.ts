@@ -24,6 +24,11 @@ export interface Lock {
   acquire(done: (error: unknown, hold: LockHold | null) => void): void;
   /** Watch notifications this lock's session has received so far: a herd-free lock gets one per release. */
   readonly notifications: number;
+  /**
+   * Of those, the ones that woke the session: notifications of one transaction (same zxid) count once.
+   * Only clients that see the zxid of a notification report it; for the others every notification is one.
+   */
+  readonly wakeups?: number;
 }
 
 export interface BenchClient {

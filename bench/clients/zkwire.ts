@@ -45,7 +45,12 @@ class ZkwireClient implements BenchClient {
       // One subscription per session, kept until close: lock() is called again for every run.
       const session = this.zk.sessionId;
       this.onWatch = (message: unknown) => {
-        if ((message as { session: bigint }).session === session) this.notifications++;
+        const { session: from, zxid } = message as { session: bigint; zxid: bigint };
+        if (from !== session) return;
+        this.notifications++;
+        // A lease's release reaches its successor as two events of one transaction (lock.ts, waitGone).
+        if (zxid < 0n || zxid !== this.lastZxid) this.wakeups++;
+        this.lastZxid = zxid;
       };
       subscribe("zkwire:watch", this.onWatch);
     }
@@ -53,6 +58,9 @@ class ZkwireClient implements BenchClient {
     return {
       get notifications() {
         return client.notifications;
+      },
+      get wakeups() {
+        return client.wakeups;
       },
       acquire: (done) =>
         lock.acquire().then(
@@ -71,6 +79,8 @@ class ZkwireClient implements BenchClient {
   }
 
   private notifications = 0;
+  private wakeups = 0;
+  private lastZxid = -1n;
   private onWatch: ((message: unknown) => void) | null = null;
 }
 
