@@ -7,7 +7,15 @@
 import { randomUUID } from "node:crypto";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { type Lease, Lock, type WatchedEvent, ZooKeeper } from "../../src/index.js";
+import {
+  Ids,
+  type Lease,
+  Lock,
+  type LockOptions,
+  Perms,
+  type WatchedEvent,
+  ZooKeeper,
+} from "../../src/index.js";
 import { startZooKeeper } from "../harness/index.js";
 
 const connect = inject("zkConnect");
@@ -45,16 +53,16 @@ async function waitForChildren(zk: ZooKeeper, path: string, n: number): Promise<
 }
 
 /** Three sessions queued on one lock: the first holds, the second and third wait (the third has two ahead). */
-async function queueOfThree(connectString: string, path: string) {
+async function queueOfThree(connectString: string, path: string, options: LockOptions = {}) {
   const clients = await Promise.all([1, 2, 3].map(() => ZooKeeper.connect(connectString)));
   const [a, b, c] = clients as [ZooKeeper, ZooKeeper, ZooKeeper];
-  const first = await new Lock(a, path).acquire();
+  const first = await new Lock(a, path, options).acquire();
   const quitSecond = new AbortController();
-  const second = new Lock(b, path).acquire({ signal: quitSecond.signal });
+  const second = new Lock(b, path, options).acquire({ signal: quitSecond.signal });
   await waitForChildren(a, path, 2);
   const listings = countListings(c, path);
   let thirdHeld = false;
-  const third = new Lock(c, path).acquire().then((lease) => {
+  const third = new Lock(c, path, options).acquire().then((lease) => {
     thirdHeld = true;
     return lease;
   });
@@ -117,6 +125,23 @@ describe("lock hand-over", () => {
       const third = await q.third;
       expect(third.token).toBeGreaterThan(q.first.token);
       await third.release();
+    } finally {
+      await q.close();
+    }
+  });
+
+  it("children whose ACL refuses writes are released with a plain delete, and the next waiter re-reads", async () => {
+    const path = `${root}/${randomUUID().slice(0, 8)}`;
+    const acl = [{ perms: Perms.ALL & ~Perms.WRITE, id: Ids.ANYONE_ID_UNSAFE }];
+    const q = await queueOfThree(connect, path, { acl });
+    try {
+      await q.first.release();
+      const second = await q.second;
+      await second.release();
+      const third = await q.third;
+      expect(q.listings.count).toBe(2);
+      await third.release();
+      expect((await admin.getChildren(path)).children).toEqual([]);
     } finally {
       await q.close();
     }
