@@ -142,9 +142,14 @@ async function run(c: Context, scenario: string, workload: Workload, limit: Limi
   );
 }
 
-/** Runs `body` between two CPU and clock readings, after a full GC so no earlier garbage is billed. */
+/**
+ * Runs `body` between two CPU and clock readings. No gc() first: a forced full GC leaves the process
+ * slow for the next few hundred milliseconds (measured: with one before every 400 ms run, client CPU per
+ * operation was 1.6x (get-seq) to 2.4x (lock-contended-4) what it is without, for every client), so a
+ * run after it measures that recovery instead of the client. The garbage a run inherits from the one
+ * before is, in steady state, what it leaves to the next.
+ */
 async function measure(c: Context, scenario: string, body: () => Promise<DriveResult>): Promise<RunResult> {
-  gc?.();
   const profiler = c.profiling ? c.profiler : null;
   await profiler?.start();
   const cpu0 = process.cpuUsage();
