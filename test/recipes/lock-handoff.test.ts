@@ -17,6 +17,7 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { startZooKeeper } from "../harness/index.js";
+import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
 let root: string;
@@ -44,12 +45,14 @@ function countListings(zk: ZooKeeper, path: string): { count: number } {
   return seen;
 }
 
-async function waitForChildren(zk: ZooKeeper, path: string, n: number): Promise<void> {
-  const until = performance.now() + 5_000;
-  while ((await zk.getChildren(path)).children.length !== n) {
-    if (performance.now() > until) throw new Error(`${path} never had ${n} children`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
+/** Until the lock path has `n` children. */
+function waitForChildren(zk: ZooKeeper, path: string, n: number): Promise<void> {
+  return until(
+    `${n} children of ${path}`,
+    async () => (await zk.getChildren(path)).children.length === n,
+    5_000,
+    10,
+  );
 }
 
 /** Three sessions queued on one lock: the first holds, the second and third wait (the third has two ahead). */

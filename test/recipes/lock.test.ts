@@ -17,6 +17,7 @@ import {
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
 import { FaultProxy } from "../harness/proxy.js";
+import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
 let zk: ZooKeeper;
@@ -112,7 +113,7 @@ describe("Lock", () => {
         tokens.push(lease.token);
         await lease.release();
       });
-      await waitForAsync(async () => (await zk.getChildren(path)).children.length === 4);
+      await until("4 children", async () => (await zk.getChildren(path)).children.length === 4, 5_000, 10);
       const queue = contenders((await zk.getChildren(path)).children).map((n) => `${path}/${n}`);
       await first.release();
       await Promise.all(waiters);
@@ -215,13 +216,13 @@ describe("Lock", () => {
     const holder = await lock.acquire();
     const quitter = new AbortController();
     const middle = lock.acquire({ signal: quitter.signal });
-    await waitForAsync(async () => (await zk.getChildren(path)).children.length === 2);
+    await until("2 children", async () => (await zk.getChildren(path)).children.length === 2, 5_000, 10);
     let acquired = false;
     const last = lock.acquire().then((lease) => {
       acquired = true;
       return lease;
     });
-    await waitForAsync(async () => (await zk.getChildren(path)).children.length === 3);
+    await until("3 children", async () => (await zk.getChildren(path)).children.length === 3, 5_000, 10);
     quitter.abort(new Error("gave up"));
     await expect(middle).rejects.toThrow("gave up");
     // The last waiter was woken by its predecessor's deletion, but the holder is still ahead of it.
@@ -264,7 +265,7 @@ describe("Lock", () => {
     await other.delete(lease.path);
     await other.close();
     await expect(lease.setData(data, "c")).rejects.toBeInstanceOf(LockLostError);
-    await waitFor(() => lease.signal.aborted);
+    await until("the lease's signal", () => lease.signal.aborted, 5_000, 10);
     expect(lease.signal.reason).toBeInstanceOf(LockLostError);
     expect(Buffer.from((await zk.getData(data)).data).toString()).toBe("b");
     await lease.release();
@@ -338,20 +339,4 @@ describe("Lock", () => {
 function hostPort(cs: string): { host: string; port: number } {
   const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
   return { host, port: Number(port) };
-}
-
-async function waitFor(cond: () => boolean, ms = 5_000): Promise<void> {
-  const until = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-async function waitForAsync(cond: () => Promise<boolean>, ms = 5_000): Promise<void> {
-  const until = performance.now() + ms;
-  while (!(await cond())) {
-    if (performance.now() > until) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -36,7 +36,7 @@ import {
   type ZooKeeperServer,
 } from "../harness/index.js";
 import { FaultProxy } from "../harness/proxy.js";
-import { rejection, until, waitForState } from "./support/wait.js";
+import { rejection, until, waitForState } from "../support/wait.js";
 
 const LOCAL_SESSIONS: ConfigMap = { localSessionsEnabled: true, localSessionsUpgradingEnabled: true };
 

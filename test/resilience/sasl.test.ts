@@ -34,7 +34,7 @@ import {
 import { OpCode } from "../../src/protocol/constants.js";
 import { compareVersions, startZooKeeper, type ZooKeeperCluster } from "../harness/index.js";
 import { FaultProxy } from "../harness/proxy.js";
-import { rejection, waitForState } from "./support/wait.js";
+import { rejection, waitForState } from "../support/wait.js";
 
 const JAAS = `Server {
   org.apache.zookeeper.server.auth.DigestLoginModule required

@@ -1,10 +1,10 @@
 /**
- * Bounded waits for resilience tests: each fails with what it saw instead of hanging until the test
+ * Bounded waits for the tests: each fails with what it saw instead of hanging until the test
  * timeout, and none sleeps for correctness: states are awaited on `zk.states()`, server-side facts are
  * polled with a deadline.
  */
 import { setTimeout as sleep } from "node:timers/promises";
-import type { SessionState, SessionStateKind, ZooKeeper } from "../../../src/index.js";
+import type { SessionState, SessionStateKind, ZooKeeper } from "../../src/index.js";
 
 /**
  * Resolves with the client's state once its kind is `kind` (now, or at a later transition). Rejects
