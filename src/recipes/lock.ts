@@ -470,13 +470,7 @@ class Contender {
 
   /** The lock path's children: a read, repeated after a connection loss. */
   private async list(): Promise<string[]> {
-    for (;;) {
-      try {
-        return (await this.zk.getChildren(this.lockPath, this.readOptions)).children;
-      } catch (err) {
-        if (!this.retryable(err)) throw err;
-      }
-    }
+    return (await this.call(() => this.zk.getChildren(this.lockPath, this.readOptions))).children;
   }
 
   /** Retries a read that failed with ConnectionLoss (the client reconnects; reads are safe to repeat). */
