@@ -27,7 +27,7 @@ export const FEATURES = {
   checkWatchesByType: { since: "3.9.0", what: "checkWatches/removeWatches by persistent watch type" },
   /** Watch notifications carry the zxid of the change; -1 before 3.9. */
   eventZxid: { since: "3.9.0", what: "the zxid in watch events" },
-  /** A create inside a multi answers with the node's Stat (Create2 in multi; ZOOKEEPER-4026). */
+  /** A create inside a multi answers with the node's Stat; none before 3.9. */
   multiCreateStat: { since: "3.9.0", what: "the created node's Stat in a multi's result" },
 } as const;
 
