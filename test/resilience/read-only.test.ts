@@ -31,6 +31,7 @@ import { ConnectError, ZooKeeper, ZooKeeperError, type ZooKeeperOptions } from "
 import {
   type ConfigMap,
   compareVersions,
+  jvmSources,
   startZooKeeper,
   type ZooKeeperCluster,
   type ZooKeeperServer,
@@ -49,7 +50,7 @@ function ensemble(config: ConfigMap, wait?: "none"): Promise<ZooKeeperCluster> {
     jvmProperties: { "readonlymode.enabled": true },
     config,
     // The scenario kills and restarts members: JVMs this process owns.
-    sources: ["local", "maven"],
+    sources: jvmSources(),
     ...(wait === undefined ? {} : { wait }),
   });
 }

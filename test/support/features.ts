@@ -27,8 +27,11 @@ export const FEATURES = {
   checkWatchesByType: { since: "3.9.0", what: "checkWatches/removeWatches by persistent watch type" },
   /** Watch notifications carry the zxid of the change; -1 before 3.9. */
   eventZxid: { since: "3.9.0", what: "the zxid in watch events" },
-  /** A create inside a multi answers with the node's Stat; none before 3.9. */
-  multiCreateStat: { since: "3.9.0", what: "the created node's Stat in a multi's result" },
+  /**
+   * A create inside a multi answers with the node's Stat (ZOOKEEPER-4026, in 3.9 and backported to
+   * 3.8.2: 3.8.1 answers without it, as Debian's 3.8.0 does; both checked here).
+   */
+  multiCreateStat: { since: "3.8.2", what: "the created node's Stat in a multi's result" },
 } as const;
 
 export type Feature = keyof typeof FEATURES;
