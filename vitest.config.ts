@@ -2,7 +2,7 @@ import { defineConfig } from "vitest/config";
 
 /**
  * The suite runs once per ZooKeeper release line, as one vitest project each (`zk-3.9`, `zk-3.8`): each
- * project starts its own shared server of that line (test/harness/global-setup.ts) and passes the line
+ * project starts its own shared server of that line (test/support/global-setup.ts) and passes the line
  * to the tests as ZK_VERSION, so servers the tests start themselves are of that line too.
  *
  *   npm test                    every line in ZK_LINES (default "3.9,3.8": both maintained lines)
@@ -21,10 +21,11 @@ const LINE_INDEPENDENT = [
   "test/protocol/**/*.test.ts",
   "test/sasl/**/*.test.ts",
   "test/session/paths.test.ts",
-  "test/harness.test.ts",
+  "test/testing.test.ts",
   "test/proxy.test.ts",
   "test/e2e/**/*.test.ts",
   "test/conformance/old-servers.test.ts",
+  "test/package/**/*.test.ts",
 ];
 
 export default defineConfig({
@@ -39,7 +40,7 @@ export default defineConfig({
         include: ["test/**/*.test.ts"],
         exclude: i === 0 ? [] : LINE_INDEPENDENT,
         env: { ZK_VERSION: line },
-        globalSetup: ["./test/harness/global-setup.ts"],
+        globalSetup: ["./test/support/global-setup.ts"],
       },
     })),
   },

@@ -22,8 +22,8 @@ import { availableParallelism } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../src/index.js";
-import { srvr, startZooKeeper, type ZooKeeperCluster } from "../test/harness/index.js";
-import { lineOf } from "../test/harness/versions.js";
+import { srvr, startZooKeeper, type ZooKeeperCluster } from "../src/testing/index.js";
+import { lineOf } from "../src/testing/versions.js";
 import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
 import {
   CODEC_CASES,

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientErrorCode, ErrorCode, type SessionState, ZooKeeper } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { requires } from "../support/features.js";
 import { connect, Fixture, nextEvent, rejectionOf, SHARED, within, zkError } from "./helpers.js";
 

@@ -36,9 +36,9 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { copyDependenciesArgs, exclusive, writeAtomically } from "../harness/cache-lock.js";
-import { cacheRoot } from "../harness/maven.js";
-import { trackChild } from "../harness/reaper.js";
+import { copyDependenciesArgs, exclusive, writeAtomically } from "../../src/testing/cache-lock.js";
+import { cacheRoot } from "../../src/testing/maven.js";
+import { trackChild } from "../../src/testing/reaper.js";
 
 export type PeerName = "curator" | "kazoo";
 

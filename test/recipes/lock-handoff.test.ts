@@ -16,7 +16,7 @@ import {
   type WatchedEvent,
   ZooKeeper,
 } from "../../src/index.js";
-import { startZooKeeper } from "../harness/index.js";
+import { startZooKeeper } from "../../src/testing/index.js";
 import { requires } from "../support/features.js";
 import { until } from "../support/wait.js";
 

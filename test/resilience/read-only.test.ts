@@ -35,8 +35,8 @@ import {
   startZooKeeper,
   type ZooKeeperCluster,
   type ZooKeeperServer,
-} from "../harness/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+} from "../../src/testing/index.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { rejection, until, waitForState } from "../support/wait.js";
 
 const LOCAL_SESSIONS: ConfigMap = { localSessionsEnabled: true, localSessionsUpgradingEnabled: true };

@@ -32,8 +32,13 @@ import {
   type ZooKeeperOptions,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { compareVersions, jvmSources, startZooKeeper, type ZooKeeperCluster } from "../harness/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import {
+  compareVersions,
+  jvmSources,
+  startZooKeeper,
+  type ZooKeeperCluster,
+} from "../../src/testing/index.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { rejection, waitForState } from "../support/wait.js";
 
 const JAAS = `Server {

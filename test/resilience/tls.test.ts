@@ -23,7 +23,7 @@ import {
   type MemberLayout,
   startZooKeeper,
   type ZooKeeperCluster,
-} from "../harness/index.js";
+} from "../../src/testing/index.js";
 import { makeCertificates, type TestCertificates } from "./support/certs.js";
 
 let certs: TestCertificates;

@@ -13,7 +13,7 @@
  * started itself.
  */
 import { inject } from "vitest";
-import { versionAtLeast } from "../harness/versions.js";
+import { versionAtLeast } from "../../src/testing/versions.js";
 
 /** Each feature, the first release that has it, and why a test may need it. */
 export const FEATURES = {

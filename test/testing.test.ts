@@ -15,7 +15,6 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TestProject } from "vitest/node";
-import setup from "./harness/global-setup.js";
 import {
   defaultSources,
   FourLetterWordError,
@@ -28,7 +27,8 @@ import {
   SUPPORTED_VERSION_LINES,
   startZooKeeper,
   ZooKeeperNotFoundError,
-} from "./harness/index.js";
+} from "../src/testing/index.js";
+import setup from "./support/global-setup.js";
 
 const external = Boolean(process.env.ZK_CONNECT);
 /** The harness's own tests need processes they control, never ZK_CONNECT. */
@@ -235,7 +235,7 @@ describe.skipIf(external)("failures and clean-up", () => {
   });
 
   it("kills the JVM even when the test process is SIGKILLed", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/harness/fixtures/start-and-hang.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/fixtures/start-and-hang.ts"], {
       env: { ...process.env, ZK_TEST_SOURCES: SOURCES },
       stdio: ["ignore", "pipe", "inherit"],
     });

@@ -10,7 +10,7 @@
  * With ZK_CONNECT set it starts nothing and passes that server on.
  */
 import type { TestProject } from "vitest/node";
-import { startZooKeeper } from "./zookeeper.js";
+import { startZooKeeper } from "../../src/testing/zookeeper.js";
 
 declare module "vitest" {
   export interface ProvidedContext {
