@@ -58,6 +58,7 @@ export {
   LockTimeoutError,
   sequenceOf,
 } from "./recipes/lock.js";
+export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
