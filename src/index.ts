@@ -47,6 +47,7 @@ export { ZkProtocolError } from "./protocol/errors.js";
 export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
+export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
 export {
   type AcquireOptions,
   contenders,
@@ -58,7 +59,6 @@ export {
   LockTimeoutError,
   sequenceOf,
 } from "./recipes/lock.js";
-export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
