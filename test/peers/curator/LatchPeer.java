@@ -13,7 +13,8 @@
  *   {"event":"error","id":..,"message":..}     then exit 1
  * "t" is wall-clock microseconds since the Unix epoch (comparable across processes on one host).
  * stdin commands: "leader" (report what Curator sees: the leader's id and every participant's, in
- * order), "close", "quit".
+ * order), "close", "closeSession" (close the Curator client, not the latch: {"event":"closing","t":..}
+ * first, {"event":"sessionClosed"} after, then exit 0), "quit".
  */
 
 import java.io.BufferedReader;
@@ -105,6 +106,12 @@ public class LatchPeer {
                 latch.close();
                 emit("closed", "\"t\":" + nowMicros());
                 client.close();
+                return 0;
+            } else if (command.equals("closeSession")) {
+                // The session ends without the latch's own delete: its child goes with the session.
+                emit("closing", "\"t\":" + nowMicros());
+                client.close();
+                emit("sessionClosed", "\"t\":" + nowMicros());
                 return 0;
             } else if (command.equals("quit")) {
                 break;
