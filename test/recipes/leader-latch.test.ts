@@ -45,7 +45,9 @@ describe("LeaderLatch", () => {
     try {
       const a = new LeaderLatch(clients[0]!, path, { id: "a" }).start();
       await a.awaitLeadership({ timeout: 10_000 });
+      // One at a time: two sessions' creates have no order between them.
       const b = new LeaderLatch(clients[1]!, path, { id: "b" }).start();
+      await until("two children", async () => (await zk.getChildren(path)).children.length === 2, 5_000, 10);
       const c = new LeaderLatch(clients[2]!, path, { id: "c" }).start();
       await until(
         "three children",

@@ -40,11 +40,27 @@ function countRequests(): { of: (zk: ZooKeeper) => Map<number, number>; stop: ()
   };
 }
 
+/** Resolves when `zk`'s session receives the reply to a request with `opcode`. */
+function replied(zk: ZooKeeper, opcode: number): Promise<void> {
+  return new Promise((resolve) => {
+    const onReply = (m: unknown) => {
+      const r = m as { session: bigint; opcode: number };
+      if (r.session !== zk.sessionId || r.opcode !== opcode) return;
+      unsubscribe("zkwire:reply", onReply);
+      resolve();
+    };
+    subscribe("zkwire:reply", onReply);
+  });
+}
+
 /** A contended hand-over a -> b: b waits for a, a releases, b holds. Returns b's lease. */
 async function handOver(a: ZooKeeper, b: ZooKeeper, path: string): Promise<Lease> {
   const first = await new Lock(a, path).acquire();
+  // Released only once b's watch on a's child is set (its getData answered), so that b sees the
+  // deletion as an event: that is how a client learns what its server sends.
+  const watching = replied(b, OpCode.getData);
   const second = new Lock(b, path).acquire();
-  await until("two children", async () => (await admin.getChildren(path)).children.length === 2, 5_000, 10);
+  await watching;
   await first.release();
   return second;
 }
