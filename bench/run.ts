@@ -34,6 +34,7 @@ import {
   codecScenarioName,
 } from "./codec/cases.js";
 import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
+import * as failover from "./election-failover.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
 import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
@@ -174,7 +175,9 @@ async function main(): Promise<void> {
     (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),
   ).filter((c) => knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, c.name)));
   const codecImpls = CODEC_IMPLS.filter((i) => clients.includes(i));
-  if (scenarios.length === 0 && (codecCases.length === 0 || codecImpls.length === 0)) {
+  const wantsFailover = failover.wantsElectionFailover(knobs);
+  let failoverResults: failover.FailoverResults | null = null;
+  if (scenarios.length === 0 && !wantsFailover && (codecCases.length === 0 || codecImpls.length === 0)) {
     throw new KnobError("BENCH_SCENARIOS and BENCH_CLIENTS select nothing to run");
   }
 
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
   try {
     log("compiling the workers...");
     compileWorkers();
-    if (scenarios.length > 0) {
+    if (scenarios.length > 0 || wantsFailover) {
       log("starting ZooKeeper...");
       cluster = await startZooKeeper({ version: knobs.zkVersion, jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : `, asked for ${knobs.zkVersion}`})`;
@@ -269,6 +272,8 @@ async function main(): Promise<void> {
           requests: serverRequests,
         });
       }
+      if (wantsFailover)
+        failoverResults = await failover.runElectionFailover(cluster.connectString, root, knobs, log);
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
       await runCodec(codecCases, codecImpls, knobs, codec);
@@ -296,9 +301,12 @@ async function main(): Promise<void> {
   const codecTable = codecRows(codec);
   if (options.json) {
     for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
+    for (const line of failoverResults ? failover.failoverJson(failoverResults) : [])
+      process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(`ZooKeeper: ${zookeeper}\n\n`);
     process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine));
+    if (failoverResults) process.stdout.write(`\n${failover.failoverMarkdown(failoverResults)}`);
   }
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
@@ -309,6 +317,7 @@ async function main(): Promise<void> {
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine),
+      failoverResults ? failover.failoverMarkdown(failoverResults) : "",
     ].join("\n");
     writeFileSync(options.out, withSection(existing(options.out), serverLine, report));
     log(`report written to ${options.out}, section "ZooKeeper ${serverLine}"`);
