@@ -48,6 +48,11 @@ export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
 export {
+  type GroupChange,
+  GroupMember,
+  type GroupMemberOptions,
+} from "./recipes/group-member.js";
+export {
   type AcquireOptions,
   contenders,
   Lease,
@@ -58,6 +63,12 @@ export {
   LockTimeoutError,
   sequenceOf,
 } from "./recipes/lock.js";
+export {
+  PersistentNode,
+  type PersistentNodeMode,
+  type PersistentNodeOptions,
+  PersistentNodeTimeoutError,
+} from "./recipes/persistent-node.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
