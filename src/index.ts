@@ -47,6 +47,7 @@ export { ZkProtocolError } from "./protocol/errors.js";
 export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
+export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
 export {
   type GroupChange,
   GroupMember,
