@@ -26,17 +26,11 @@ import type { ZooKeeper } from "../client/client.js";
 import { ZkArgumentError, ZooKeeperError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
+import { abortable } from "./abort.js";
+import { Broadcast } from "./broadcast.js";
 import { PersistentNode } from "./persistent-node.js";
-import {
-  abortable,
-  Channel,
-  ignore,
-  isCode,
-  isConnectionLoss,
-  retrying,
-  untilConnected,
-  validateNodeName,
-} from "./support.js";
+import { ignore, retryOnConnectionLoss } from "./retry.js";
+import { isCode, isConnectionLoss, untilConnected, validateNodeName } from "./support.js";
 
 export interface GroupMemberOptions {
   acl?: readonly AclEntry[];
@@ -59,7 +53,7 @@ export class GroupMember implements AsyncDisposable {
   private readonly watched = new Set<string>();
   /** Per member, the generation of its data-watch loop (a member that left and joined gets a new one). */
   private readonly generation = new Map<string, number>();
-  private readonly listeners = new Set<Channel<GroupChange>>();
+  private readonly updates = new Broadcast<GroupChange>();
   private readonly loop: Promise<void>;
   private loaded!: () => void;
   private readonly firstListing: Promise<void>;
@@ -109,10 +103,7 @@ export class GroupMember implements AsyncDisposable {
 
   /** Changes from now on (joined, updated, left), until `signal`, `break`, or close(). */
   changes(signal?: AbortSignal): AsyncIterableIterator<GroupChange> {
-    const channel: Channel<GroupChange> = new Channel(signal, () => this.listeners.delete(channel));
-    if (this.stop.signal.aborted) channel.close();
-    else this.listeners.add(channel);
-    return channel;
+    return this.updates.subscribe(signal);
   }
 
   /** Leaves the group (deletes this member's node) and stops watching. Idempotent. */
@@ -120,7 +111,7 @@ export class GroupMember implements AsyncDisposable {
     if (this.closing === null) {
       this.outer?.removeEventListener("abort", this.onOuterAbort);
       this.stop.abort(new ZkArgumentError(`group member ${this.id} was closed`));
-      for (const channel of this.listeners) channel.close();
+      this.updates.end();
       this.closing = Promise.all([this.node.close(), this.loop]).then(ignore);
     }
     return this.closing;
@@ -131,7 +122,7 @@ export class GroupMember implements AsyncDisposable {
   }
 
   private emit(change: GroupChange): void {
-    for (const channel of this.listeners) channel.push(change);
+    this.updates.publish(change);
   }
 
   /** Lists the group, watches it, and applies each listing until close(). */
@@ -227,7 +218,7 @@ export class GroupMember implements AsyncDisposable {
         if (!current()) return;
         if (event.type === "NodeDeleted") return; // the listing reports it
         if (event.type !== "NodeDataChanged") break; // the session ended: read again in the next one
-        const read = await retrying(() => this.readMember(id), this.stop.signal);
+        const read = await retryOnConnectionLoss(() => this.readMember(id), this.stop.signal);
         if (!current()) return;
         if (read === null) return;
         this.seen.set(id, read.data);

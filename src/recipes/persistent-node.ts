@@ -34,15 +34,10 @@ import type { CreateModeName } from "../protocol/constants.js";
 import type { Stat } from "../protocol/records/stat.js";
 import { joinPath, parentOf, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
-import {
-  abortable,
-  dataBytes,
-  ignore,
-  isCode,
-  isConnectionLoss,
-  retrying,
-  untilConnected,
-} from "./support.js";
+
+import { abortable } from "./abort.js";
+import { ignore, retryOnConnectionLoss } from "./retry.js";
+import { dataBytes, isCode, isConnectionLoss, untilConnected } from "./support.js";
 
 export type PersistentNodeMode = Extract<
   CreateModeName,
@@ -163,7 +158,7 @@ export class PersistentNode implements AsyncDisposable {
     const path = this.actual;
     if (path === null) return;
     try {
-      await retrying(() => this.zk.setData(path, bytes), this.stop.signal);
+      await retryOnConnectionLoss(() => this.zk.setData(path, bytes), this.stop.signal);
     } catch (err) {
       // Gone: the watch re-creates it with the new data.
       if (!isCode(err, "NoNode")) throw err;
@@ -252,11 +247,12 @@ export class PersistentNode implements AsyncDisposable {
         if (isCode(err, "NodeExists")) {
           // Ours from a lost reply, or left by an earlier session: adopt it and give it our data.
           this.adopt(this.prefix);
-          await retrying(() => this.zk.setData(this.prefix, this.currentData, { signal }), signal).catch(
-            (e) => {
-              if (!isCode(e, "NoNode")) throw e;
-            },
-          );
+          await retryOnConnectionLoss(
+            () => this.zk.setData(this.prefix, this.currentData, { signal }),
+            signal,
+          ).catch((e) => {
+            if (!isCode(e, "NoNode")) throw e;
+          });
           return;
         }
         if (!isConnectionLoss(err) || signal.aborted) throw err;
@@ -281,7 +277,7 @@ export class PersistentNode implements AsyncDisposable {
     const parent = parentOf(this.prefix);
     const start = this.prefix.slice(this.prefix.lastIndexOf("/") + 1);
     try {
-      const { children } = await retrying(() => this.zk.getChildren(parent), this.stop.signal);
+      const { children } = await retryOnConnectionLoss(() => this.zk.getChildren(parent), this.stop.signal);
       const own = children.find((c) => c.startsWith(start));
       return own === undefined ? null : joinPath(parent, own);
     } catch (err) {

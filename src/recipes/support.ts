@@ -1,40 +1,15 @@
 /**
  * Small pieces the coordination recipes (PersistentNode, GroupMember, Partitioner, Semaphore,
- * ReadWriteLock) share: abortable waits, the retry of an idempotent call after ConnectionLoss, the
- * wait for a usable session, and the check of a node name before anything is sent.
- *
- * They use the public client API only. The shared recipe toolkit (the contender, the lease, the
- * connection view) is being extracted from lock.ts separately; these are the few helpers left once
- * that exists, and move there when it does.
+ * ReadWriteLock) share beside the toolkit (abort.ts, retry.ts, broadcast.ts, contender.ts, lease.ts):
+ * a sleep that aborts, the wait for a usable session, and the checks of node names and data before
+ * anything is sent. Public client API only.
  */
 import type { ZooKeeper } from "../client/client.js";
 import { ZkArgumentError, ZooKeeperError } from "../errors.js";
 import { JUTE_MAX_BUFFER } from "../protocol/constants.js";
 import { pathProblem } from "../session/paths.js";
 import type { SessionState } from "../session/state.js";
-
-/** `promise`, or the signal's reason once it aborts (the promise goes on; its outcome is ignored). */
-export function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  if (signal.aborted) {
-    promise.catch(ignore);
-    return Promise.reject(signal.reason);
-  }
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener("abort", onAbort, { once: true });
-    promise.then(
-      (v) => {
-        signal.removeEventListener("abort", onAbort);
-        resolve(v);
-      },
-      (e) => {
-        signal.removeEventListener("abort", onAbort);
-        reject(e);
-      },
-    );
-  });
-}
+import { abortable } from "./abort.js";
 
 /** Resolves after `ms`, or rejects with the signal's reason. */
 export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
@@ -47,29 +22,12 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   );
 }
 
-export function ignore(): void {}
-
 export function isConnectionLoss(err: unknown): boolean {
   return err instanceof ZooKeeperError && err.isConnectionLoss;
 }
 
 export function isCode(err: unknown, name: string): boolean {
   return err instanceof ZooKeeperError && err.codeName === name;
-}
-
-/**
- * Repeats `fn` after ConnectionLoss (the client reconnects by itself; the call must be safe to repeat:
- * a read, or a write whose repetition is harmless). Anything else, or an aborted signal, ends it.
- */
-export async function retrying<T>(fn: () => Promise<T>, signal?: AbortSignal): Promise<T> {
-  for (;;) {
-    signal?.throwIfAborted();
-    try {
-      return await fn();
-    } catch (err) {
-      if (!isConnectionLoss(err) || signal?.aborted) throw err;
-    }
-  }
 }
 
 /** Whether the client can never serve a request again (closed, or refused our credentials). */
@@ -122,59 +80,4 @@ export function dataBytes(data: Uint8Array | string | null | undefined, what: st
   if (bytes.length > JUTE_MAX_BUFFER)
     throw new ZkArgumentError(`${what} is larger than the server's packet limit (${JUTE_MAX_BUFFER} bytes)`);
   return bytes;
-}
-
-/**
- * A queue read as an async iterator, ended by `close()` or the signal; `break` in a for-await ends it
- * too. Values pushed while nobody reads are kept in order.
- */
-export class Channel<T> implements AsyncIterableIterator<T> {
-  private readonly queue: T[] = [];
-  private wake: (() => void) | null = null;
-  private ended = false;
-  private readonly onAbort = () => this.close();
-
-  constructor(
-    private readonly signal?: AbortSignal,
-    private readonly onEnd?: () => void,
-  ) {
-    if (signal?.aborted) this.ended = true;
-    else signal?.addEventListener("abort", this.onAbort, { once: true });
-  }
-
-  push(value: T): void {
-    if (this.ended) return;
-    this.queue.push(value);
-    this.wake?.();
-  }
-
-  close(): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.signal?.removeEventListener("abort", this.onAbort);
-    this.onEnd?.();
-    this.wake?.();
-  }
-
-  async next(): Promise<IteratorResult<T>> {
-    for (;;) {
-      const value = this.queue.shift();
-      if (value !== undefined) return { value, done: false };
-      if (this.ended) return { value: undefined, done: true };
-      await new Promise<void>((resolve) => {
-        this.wake = resolve;
-      });
-      this.wake = null;
-    }
-  }
-
-  async return(): Promise<IteratorResult<T>> {
-    this.queue.length = 0;
-    this.close();
-    return { value: undefined, done: true };
-  }
-
-  [Symbol.asyncIterator](): AsyncIterableIterator<T> {
-    return this;
-  }
 }
