@@ -65,6 +65,13 @@ export {
   sequenceOf,
 } from "./recipes/lock.js";
 export {
+  kazooPartition,
+  Partitioner,
+  type PartitionerOptions,
+  type PartitionFunction,
+  type PartitionState,
+} from "./recipes/partitioner.js";
+export {
   PersistentNode,
   type PersistentNodeMode,
   type PersistentNodeOptions,
