@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { kazooPartition, Partitioner, ZkArgumentError, ZooKeeper } from "../../src/index.js";
+import { FaultProxy } from "../harness/proxy.js";
 import {
   type ContenderHandle,
   installKazoo,
@@ -171,6 +172,33 @@ describe("Partitioner", () => {
     for (const item of items) expect((await admin.getChildren(`${path}/locks/${item}`)).children).toEqual([]);
   }, 90_000);
 
+  it("keeps its items through a short disconnect, and gives them up once the session could have expired", async () => {
+    const path = `${root}/blip`;
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using zk = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 3_000 });
+    await using partitioner = new Partitioner(zk, path, ["x", "y"], { id: "solo", settle: 200 });
+    expect(await partitioner.waitForAcquire({ timeout: 20_000 })).toEqual(["x", "y"]);
+    const seen: string[] = [];
+    const watching = (async () => {
+      for await (const state of partitioner.states()) {
+        seen.push(state.kind);
+        if (state.kind === "release" || state.kind === "failure") break;
+      }
+    })();
+    // A cut connection: the client reconnects at once, the same session, the lock nodes still there.
+    const reconnected = new Promise((r) => zk.once("state", () => zk.once("state", r)));
+    proxy.dropAll();
+    await reconnected;
+    expect(zk.state.kind).toBe("connected");
+    await new Promise((r) => setTimeout(r, 500));
+    expect(partitioner.state.kind).toBe("acquired");
+    // Silence past two thirds of the session timeout: the session could expire, the items go.
+    proxy.blackhole();
+    await watching;
+    expect(seen).toEqual(["acquired", "release"]);
+    proxy.release();
+  }, 60_000);
+
   it("shares a path with kazoo's SetPartitioner: 2 kazoo + 2 zkwire members, 20 items, one kazoo member killed", async () => {
     await installKazoo();
     const path = `${root}/mixed`;
@@ -245,3 +273,8 @@ describe("Partitioner", () => {
     );
   }, 180_000);
 });
+
+function hostPort(cs: string): { host: string; port: number } {
+  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
+  return { host, port: Number(port) };
+}
