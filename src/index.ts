@@ -77,6 +77,20 @@ export {
   type PersistentNodeOptions,
   PersistentNodeTimeoutError,
 } from "./recipes/persistent-node.js";
+export {
+  ReadWriteLock,
+  type ReadWriteLockNaming,
+  type ReadWriteLockOptions,
+  SharedLockSide,
+} from "./recipes/read-write-lock.js";
+export {
+  Semaphore,
+  type SemaphoreAcquireOptions,
+  type SemaphoreLayout,
+  SemaphoreLeases,
+  type SemaphoreOptions,
+  SemaphoreTimeoutError,
+} from "./recipes/semaphore.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
