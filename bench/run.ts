@@ -37,6 +37,14 @@ import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
 import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
 import {
+  REBALANCE_SCENARIO,
+  type RebalanceResult,
+  readRebalanceKnobs,
+  rebalanceJson,
+  rebalanceMarkdown,
+  runPartitionRebalance,
+} from "./recipes/partition-rebalance.js";
+import {
   type CodecResults,
   codecRows,
   jsonLines,
@@ -173,7 +181,13 @@ async function main(): Promise<void> {
     (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),
   ).filter((c) => knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, c.name)));
   const codecImpls = CODEC_IMPLS.filter((i) => clients.includes(i));
-  if (scenarios.length === 0 && (codecCases.length === 0 || codecImpls.length === 0)) {
+  // The recipe benchmarks run member processes of their own (bench/recipes/), not the client workers.
+  const rebalance =
+    knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, REBALANCE_SCENARIO))
+      ? readRebalanceKnobs()
+      : null;
+  let rebalanced: RebalanceResult | null = null;
+  if (scenarios.length === 0 && rebalance === null && (codecCases.length === 0 || codecImpls.length === 0)) {
     throw new KnobError("BENCH_SCENARIOS and BENCH_CLIENTS select nothing to run");
   }
 
@@ -207,7 +221,7 @@ async function main(): Promise<void> {
   try {
     log("compiling the workers...");
     compileWorkers();
-    if (scenarios.length > 0) {
+    if (scenarios.length > 0 || rebalance !== null) {
       log("starting ZooKeeper...");
       cluster = await startZooKeeper({ jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : ""})`;
@@ -257,6 +271,8 @@ async function main(): Promise<void> {
       for (const scenario of scenarios) {
         await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, serverCpu);
       }
+      if (rebalance !== null)
+        rebalanced = await runPartitionRebalance(cluster.connectString, root, rebalance, log);
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
       await runCodec(codecCases, codecImpls, knobs, codec);
@@ -284,8 +300,11 @@ async function main(): Promise<void> {
   const codecTable = codecRows(codec);
   if (options.json) {
     for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
+    for (const line of rebalanced === null ? [] : rebalanceJson(rebalanced))
+      process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips));
+    if (rebalanced !== null) process.stdout.write(`\n${rebalanceMarkdown(rebalanced)}`);
   }
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
@@ -298,6 +317,7 @@ async function main(): Promise<void> {
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips),
+      ...(rebalanced === null ? [] : [rebalanceMarkdown(rebalanced)]),
     ].join("\n");
     writeFileSync(options.out, report);
     log(`report written to ${options.out}`);
