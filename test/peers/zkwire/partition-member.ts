@@ -1,13 +1,13 @@
 /**
- * A zkwire Partitioner member as a process of its own, so that the partition-rebalance benchmark can
- * kill it with kill -9 as it kills a kazoo member. It speaks the protocol of
+ * A zkwire Partitioner member as a process of its own, so that the partitioner test and the
+ * partition-rebalance benchmark can kill it with kill -9 as they kill a kazoo member. It speaks the protocol of
  * test/peers/kazoo/partitioner.py (the kazoo member): the same arguments, the same JSON lines
  * (ready, state ACQUIRED/RELEASE/ALLOCATING/FAILURE with "t" in wall-clock microseconds), "quit" on stdin.
  *
- *   tsx bench/recipes/partition-member.ts CONNECT PATH ID SETTLE_SECONDS ITEMS [--session-timeout-ms=N]
+ *   tsx test/peers/zkwire/partition-member.ts CONNECT PATH ID SETTLE_SECONDS ITEMS [--session-timeout-ms=N]
  */
 import { createInterface } from "node:readline";
-import { Partitioner, ZooKeeper } from "../../src/index.js";
+import { Partitioner, ZooKeeper } from "../../../src/index.js";
 
 const [connect, path, id, settle, items] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const timeoutArg = process.argv.find((a) => a.startsWith("--session-timeout-ms="));
