@@ -33,6 +33,7 @@ import {
   codecScenarioName,
 } from "./codec/cases.js";
 import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
+import * as failover from "./election-failover.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
 import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
@@ -187,7 +188,14 @@ async function main(): Promise<void> {
       ? readRebalanceKnobs()
       : null;
   let rebalanced: RebalanceResult | null = null;
-  if (scenarios.length === 0 && rebalance === null && (codecCases.length === 0 || codecImpls.length === 0)) {
+  const wantsFailover = failover.wantsElectionFailover(knobs);
+  let failoverResults: failover.FailoverResults | null = null;
+  if (
+    scenarios.length === 0 &&
+    rebalance === null &&
+    !wantsFailover &&
+    (codecCases.length === 0 || codecImpls.length === 0)
+  ) {
     throw new KnobError("BENCH_SCENARIOS and BENCH_CLIENTS select nothing to run");
   }
 
@@ -221,7 +229,7 @@ async function main(): Promise<void> {
   try {
     log("compiling the workers...");
     compileWorkers();
-    if (scenarios.length > 0 || rebalance !== null) {
+    if (scenarios.length > 0 || rebalance !== null || wantsFailover) {
       log("starting ZooKeeper...");
       cluster = await startZooKeeper({ jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : ""})`;
@@ -273,6 +281,8 @@ async function main(): Promise<void> {
       }
       if (rebalance !== null)
         rebalanced = await runPartitionRebalance(cluster.connectString, root, rebalance, log);
+      if (wantsFailover)
+        failoverResults = await failover.runElectionFailover(cluster.connectString, root, knobs, log);
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
       await runCodec(codecCases, codecImpls, knobs, codec);
@@ -302,9 +312,12 @@ async function main(): Promise<void> {
     for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
     for (const line of rebalanced === null ? [] : rebalanceJson(rebalanced))
       process.stdout.write(`${line}\n`);
+    for (const line of failoverResults ? failover.failoverJson(failoverResults) : [])
+      process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips));
     if (rebalanced !== null) process.stdout.write(`\n${rebalanceMarkdown(rebalanced)}`);
+    if (failoverResults) process.stdout.write(`\n${failover.failoverMarkdown(failoverResults)}`);
   }
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
@@ -318,6 +331,7 @@ async function main(): Promise<void> {
       "",
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips),
       ...(rebalanced === null ? [] : [rebalanceMarkdown(rebalanced)]),
+      failoverResults ? failover.failoverMarkdown(failoverResults) : "",
     ].join("\n");
     writeFileSync(options.out, report);
     log(`report written to ${options.out}`);

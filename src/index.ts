@@ -49,10 +49,23 @@ export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
 export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
 export {
+  Election,
+  type ElectionNaming,
+  type ElectionOptions,
+  LeaderLease,
+  type RunOptions,
+} from "./recipes/election.js";
+export {
   type GroupChange,
   GroupMember,
   type GroupMemberOptions,
 } from "./recipes/group-member.js";
+export { LeaderLatch, type LeaderLatchOptions } from "./recipes/leader-latch.js";
+export {
+  ElectionClosedError,
+  LeadershipTimeoutError,
+  type Participant,
+} from "./recipes/leadership.js";
 export {
   type AcquireOptions,
   contenders,

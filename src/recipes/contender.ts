@@ -102,7 +102,8 @@ export class Contender {
   /** Whether something blocked this contender at some point (the path is contended). */
   waited = false;
   readonly path: string;
-  readonly signal: AbortSignal | undefined;
+  /** Aborts every call the contender makes and its waits (see useSignal). */
+  signal: AbortSignal | undefined;
   private readonly prefix: string;
   private readonly options: ContenderOptions;
   private readonly blockedBy: BlockedBy | undefined;
@@ -110,8 +111,8 @@ export class Contender {
   private ahead = 0;
   private blocker: string | null = null;
   /** The options of every read: made once, the hot path passes them on every call. */
-  private readonly readOptions: CallOptions;
-  private readonly watchOptions: CallOptions & { watch: true };
+  private readOptions: CallOptions;
+  private watchOptions: CallOptions & { watch: true };
 
   constructor(
     private readonly zk: ZooKeeper,
@@ -124,6 +125,16 @@ export class Contender {
     this.blockedBy = options.blockedBy === nearestAhead ? undefined : options.blockedBy;
     this.readOptions = { signal: options.signal };
     this.watchOptions = { watch: true, signal: options.signal };
+  }
+
+  /**
+   * Replaces the signal that aborts the contender's calls and waits, for recipes whose child outlives
+   * one attempt (LeaderLatch: one signal per connection, aborted when the connection is suspended).
+   */
+  useSignal(signal: AbortSignal | undefined): void {
+    this.signal = signal;
+    this.readOptions = { signal };
+    this.watchOptions = { watch: true, signal };
   }
 
   /**

@@ -1,0 +1,345 @@
+/**
+ * Elections shared with the peers, through faults, judged from every participant's own record of when
+ * it led (wall-clock µs; every process on one host reads the same clock):
+ * - zkwire LeaderLatch and Curator LeaderLatch (Java) participants in one latch: Curator's layout,
+ *   both sides see the same leader and participants; exactly one leader at any time through a Curator
+ *   leader killed with kill -9, a zkwire leader cut off until its session expires (it re-enters with a
+ *   renewed session), closes, and a short cut (reconnect without reset).
+ * - zkwire Election and kazoo Election (Python) contenders on one path: each leader increments a
+ *   version-checked counter (a BadVersion would prove two leaders), through a kazoo leader killed with
+ *   kill -9 and a zkwire leader cut off until its session expired.
+ * Judge: leadership intervals [became leader, stopped] of all participants never intersect.
+ */
+import { randomUUID } from "node:crypto";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { Election, LeaderLatch, LockLostError, ZooKeeper, ZooKeeperError } from "../../src/index.js";
+import { FaultProxy } from "../harness/proxy.js";
+import {
+  type ContenderHandle,
+  installCurator,
+  installKazoo,
+  killAllContenders,
+  type PeerEvent,
+  spawnCuratorProgram,
+  spawnKazooProgram,
+} from "../peers/peers.js";
+import { until } from "../support/wait.js";
+
+const SESSION_TIMEOUT = 4_000;
+const connect = inject("zkConnect");
+const root = `/zkwire-election-interop-${randomUUID().slice(0, 8)}`;
+let admin: ZooKeeper;
+
+beforeAll(async () => {
+  await Promise.all([installCurator(), installKazoo()]);
+  admin = await ZooKeeper.connect(connect);
+  await admin.create(root);
+}, 600_000);
+
+afterAll(async () => {
+  await killAllContenders();
+  await admin.deleteRecursive(root).catch(() => undefined);
+  await admin.close();
+});
+
+/** Wall-clock microseconds, as the peers log them. */
+function nowUs(): number {
+  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+}
+
+interface Interval {
+  id: string;
+  start: number;
+  end: number;
+}
+
+/** Records a participant's leadership intervals; an open one is closed by `end(t)` (a kill) or at the end. */
+class Record {
+  readonly intervals: Interval[] = [];
+  private open: { id: string; start: number } | null = null;
+  lead(id: string, t: number): void {
+    if (this.open === null) this.open = { id, start: t };
+  }
+  stop(t: number): void {
+    if (this.open !== null) this.intervals.push({ ...this.open, end: t });
+    this.open = null;
+  }
+}
+
+/** Pairs of intervals of different participants that intersect. */
+function overlaps(intervals: readonly Interval[]): [Interval, Interval][] {
+  const sorted = [...intervals].sort((a, b) => a.start - b.start);
+  const found: [Interval, Interval][] = [];
+  for (let i = 0; i < sorted.length; i++) {
+    for (let j = i + 1; j < sorted.length && sorted[j]!.start < sorted[i]!.end; j++) {
+      if (sorted[j]!.id !== sorted[i]!.id) found.push([sorted[i]!, sorted[j]!]);
+    }
+  }
+  return found;
+}
+
+/** A Java peer's intervals from its isLeader/notLeader events; `killedAt` closes an open one. */
+function javaIntervals(handle: ContenderHandle, killedAt?: number): Interval[] {
+  const record = new Record();
+  for (const e of handle.events as unknown as PeerEvent[]) {
+    if (e.event === "isLeader") record.lead(handle.id, e.t as number);
+    if (e.event === "notLeader" || e.event === "closed") record.stop(e.t as number);
+  }
+  record.stop(killedAt ?? nowUs());
+  return record.intervals;
+}
+
+function hostPort(cs: string): { host: string; port: number } {
+  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
+  return { host, port: Number(port) };
+}
+
+describe("leader election shared with the peers", () => {
+  it("zkwire and Curator LeaderLatch participants: one leader through kill -9, expiry and cuts", async () => {
+    const path = `${root}/latch`;
+    const spawnJava = (id: string) =>
+      spawnCuratorProgram("LatchPeer", [connect, path, id, `--session-timeout-ms=${SESSION_TIMEOUT}`], {
+        id,
+        timeoutMs: 180_000,
+      });
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    const z1Client = await ZooKeeper.connect(proxy.connectString, {
+      sessionTimeout: SESSION_TIMEOUT,
+      renewSessionOnExpiry: true,
+    });
+    const z2Client = await ZooKeeper.connect(connect, { sessionTimeout: SESSION_TIMEOUT });
+    const records = new Map<string, Record>();
+    const zkwireLatch = (client: ZooKeeper, id: string) => {
+      const record = new Record();
+      records.set(id, record);
+      const latch = new LeaderLatch(client, path, { id });
+      latch.on("isLeader", () => record.lead(id, nowUs()));
+      latch.on("notLeader", () => record.stop(nowUs()));
+      return latch.start();
+    };
+    const children = async (n: number) =>
+      until(
+        `${n} participants`,
+        async () => (await admin.getChildren(path)).children.length === n,
+        30_000,
+        20,
+      );
+    const asked = new Map<ContenderHandle, number>();
+    /** What a Curator peer sees: its latch's leader and participants (each answer numbered by the peer). */
+    const curatorView = async (peer: ContenderHandle) => {
+      const n = (asked.get(peer) ?? 0) + 1;
+      asked.set(peer, n);
+      peer.send("leader");
+      return peer.waitForEvent("leader", (e) => e.n === n, 10_000);
+    };
+    const j1 = await spawnJava("j1");
+    const j2Ready = { handle: null as ContenderHandle | null };
+    let j1KilledAt: number | undefined;
+    let z1: LeaderLatch | undefined;
+    let z2: LeaderLatch | undefined;
+    try {
+      await j1.ready;
+      await j1.waitForEvent("isLeader", undefined, 30_000);
+      z1 = zkwireLatch(z1Client, "z1");
+      await children(2);
+      const j2 = await spawnJava("j2");
+      j2Ready.handle = j2;
+      await j2.ready;
+      await children(3);
+      z2 = zkwireLatch(z2Client, "z2");
+      await children(4);
+
+      // Both sides see one leader and the same line.
+      const view = await curatorView(j2);
+      expect(view.leader).toBe("j1");
+      expect(view.participants).toEqual(["j1", "z1", "j2", "z2"]);
+      expect((await z2.participants()).map((p) => p.id)).toEqual(["j1", "z1", "j2", "z2"]);
+      const { children: names } = await admin.getChildren(path);
+      for (const name of names) expect(name).toMatch(/^_c_[0-9a-f-]{36}-latch-\d{10}$/);
+
+      // 1. The Curator leader is killed: its session expires, z1 (next in line) leads.
+      j1.kill("SIGKILL");
+      j1KilledAt = nowUs();
+      await z1.awaitLeadership({ timeout: 30_000 });
+
+      // 2. z1 is cut off until its session expires: it steps down when suspended, j2 leads once the
+      //    server expires z1's session, and z1 comes back with a renewed session at the back.
+      const z1Session = z1Client.sessionId;
+      proxy.blackhole(undefined, "drop");
+      await j2.waitForEvent("isLeader", undefined, 30_000);
+      proxy.release();
+      await until(
+        "z1 back in line",
+        async () => z1Client.sessionId !== z1Session && (await admin.getChildren(path)).children.length === 3,
+        30_000,
+        50,
+      );
+      expect((await z2.participants()).map((p) => p.id)).toEqual(["j2", "z2", "z1"]);
+      expect((await curatorView(j2)).participants).toEqual(["j2", "z2", "z1"]);
+
+      // 3. The Curator leader closes: z2 leads; z2 closes (notifying): z1 leads.
+      j2.send("close");
+      await j2.waitForEvent("closed", undefined, 10_000);
+      await z2.awaitLeadership({ timeout: 10_000 });
+      await z2.close({ notify: true });
+      await z1.awaitLeadership({ timeout: 10_000 });
+
+      // 4. A short cut: z1 is suspended (not leader), reconnects with its session and leads again
+      //    with the same child.
+      const child = z1.nodePath;
+      proxy.dropAll();
+      await until("z1 suspended", () => !z1!.hasLeadership, 10_000, 5);
+      await z1.awaitLeadership({ timeout: 10_000 });
+      expect(z1.nodePath).toBe(child);
+      await z1.close({ notify: true });
+
+      const intervals = [
+        ...javaIntervals(j1, j1KilledAt),
+        ...javaIntervals(j2),
+        ...[...records.values()].flatMap((r) => r.intervals),
+      ];
+      // Leaders in order: j1, z1, (z1 cut) j2, z2, z1, (short cut) z1.
+      expect(intervals.length).toBeGreaterThanOrEqual(6);
+      expect(overlaps(intervals)).toEqual([]);
+    } finally {
+      await z1?.close();
+      await z2?.close();
+      await z1Client.close();
+      await z2Client.close();
+      j1.kill();
+      j2Ready.handle?.kill();
+    }
+  }, 240_000);
+
+  it("zkwire and kazoo Election contenders: one leader through kill -9 and session expiry", async () => {
+    const path = `${root}/election`;
+    const counter = `${root}/election-counter`;
+    await admin.create(counter, "0");
+    const ITERATIONS = 8;
+    const HOLD_MS = 50;
+    const spawnKazoo = (id: string) =>
+      spawnKazooProgram(
+        "election_contender.py",
+        [
+          connect,
+          path,
+          counter,
+          String(ITERATIONS),
+          id,
+          String(HOLD_MS),
+          "--gate",
+          `--session-timeout-ms=${SESSION_TIMEOUT}`,
+        ],
+        { id, timeoutMs: 180_000 },
+      );
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    const clients = {
+      z1: await ZooKeeper.connect(proxy.connectString, {
+        sessionTimeout: SESSION_TIMEOUT,
+        renewSessionOnExpiry: true,
+      }),
+      z2: await ZooKeeper.connect(connect, { sessionTimeout: SESSION_TIMEOUT }),
+    };
+    const kazoo = await Promise.all([spawnKazoo("k1"), spawnKazoo("k2")]);
+    const zkwireIntervals: Interval[] = [];
+    let conflicts = 0;
+    let writes = 0;
+    let lost = 0;
+    /** A zkwire contender: ITERATIONS leaderships, each one read-hold-write; z1 cuts itself off once. */
+    const contend = async (id: "z1" | "z2") => {
+      const election = new Election(clients[id], path, { id, naming: "kazoo" });
+      const stop = new AbortController();
+      let done = 0;
+      let leaderships = 0;
+      await election.run(
+        async (lease) => {
+          const start = nowUs();
+          let end = 0;
+          lease.signal.addEventListener("abort", () => {
+            end ||= nowUs();
+          });
+          leaderships++;
+          try {
+            const { data, stat } = await clients[id].getData(counter);
+            if (id === "z1" && leaderships === 3) proxy.blackhole(undefined, "drop"); // cut off while leading
+            await new Promise((r) => setTimeout(r, HOLD_MS));
+            if (lease.signal.aborted) throw lease.signal.reason;
+            await lease.setData(counter, String(Number(Buffer.from(data).toString()) + 1), {
+              version: stat.version,
+            });
+            end ||= nowUs();
+            writes++;
+            if (++done === ITERATIONS) stop.abort();
+          } catch (err) {
+            end ||= nowUs();
+            // Lost: the lease's signal, or the write failed with the connection or the session (the
+            // partition drops what it holds, so such a write never reached the server).
+            if (
+              err instanceof LockLostError ||
+              (err instanceof ZooKeeperError && (err.isConnectionLoss || err.isSessionExpired))
+            )
+              lost++;
+            else if (err instanceof Error && /BadVersion/.test(err.message)) conflicts++;
+            else throw err;
+          } finally {
+            zkwireIntervals.push({ id, start, end });
+          }
+        },
+        { requeue: true, signal: stop.signal },
+      );
+    };
+    try {
+      await Promise.all(kazoo.map((k) => k.ready));
+      for (const k of kazoo) k.send("go");
+      const runs = [contend("z1"), contend("z2")];
+      // Kill k1 while it leads (right after an "enter": it holds for HOLD_MS).
+      await kazoo[0]!.waitForEvent("enter", (e) => e.n === 2, 60_000);
+      kazoo[0]!.kill("SIGKILL");
+      const k1KilledAt = nowUs();
+      // Release the partition once z1's lease is lost and its session had time to expire.
+      await until("z1 cut off and lost", () => lost > 0, 60_000, 20);
+      await new Promise((r) => setTimeout(r, SESSION_TIMEOUT + 1_000));
+      proxy.release();
+      await Promise.all(runs);
+      const k2 = await kazoo[1]!.result;
+      expect(k2.exit, k2.stderr.slice(-2_000)).toBe(0);
+      const k1 = await kazoo[0]!.result;
+
+      // kazoo's own intervals: enter..exit, and k1's last enter closed by the kill.
+      const kazooIntervals: Interval[] = [];
+      for (const result of [k1, k2]) {
+        const open = new Map<number, number>();
+        for (const e of result.events as unknown as PeerEvent[]) {
+          if (e.event === "enter") open.set(e.n as number, e.t as number);
+          if (e.event === "exit") {
+            kazooIntervals.push({ id: result.id, start: open.get(e.n as number)!, end: e.t as number });
+            open.delete(e.n as number);
+          }
+        }
+        for (const start of open.values()) kazooIntervals.push({ id: result.id, start, end: k1KilledAt });
+      }
+      const kazooConflicts = k2.done?.conflicts ?? -1;
+      const kazooWrites =
+        (k1.events as unknown as PeerEvent[]).filter((e) => e.event === "exit").length +
+        (k2.done?.acquired ?? 0);
+      expect(conflicts).toBe(0);
+      expect(kazooConflicts).toBe(0);
+      expect(lost).toBeGreaterThanOrEqual(1);
+      expect(Number(Buffer.from((await admin.getData(counter)).data).toString())).toBe(writes + kazooWrites);
+      // Every leadership was recorded: z1 and z2 ITERATIONS writes each plus z1's lost one; k2 all of its
+      // own, k1 at least the two it entered before the kill.
+      expect(zkwireIntervals.length).toBeGreaterThanOrEqual(2 * ITERATIONS + 1);
+      expect(kazooIntervals.length).toBeGreaterThanOrEqual(ITERATIONS + 2);
+      expect(overlaps([...zkwireIntervals, ...kazooIntervals])).toEqual([]);
+      // kazoo saw the zkwire contenders in its line (their ids are the children's data).
+      const seen = new Set(
+        (k2.events as unknown as PeerEvent[]).flatMap((e) => (e.contenders as string[] | undefined) ?? []),
+      );
+      expect(seen.has("z1") || seen.has("z2")).toBe(true);
+    } finally {
+      for (const k of kazoo) k.kill();
+      await clients.z1.close();
+      await clients.z2.close();
+    }
+  }, 240_000);
+});
