@@ -147,6 +147,27 @@ describe("GroupMember", () => {
     expect(await admin.exists(`${path}/a`)).toBeNull();
   });
 
+  it("after its session expired, comes back in the new session and reads the group again (renewSessionOnExpiry)", async () => {
+    const path = `${root}/group-expiry`;
+    await using zkA = await ZooKeeper.connect(connect, { sessionTimeout: 6_000, renewSessionOnExpiry: true });
+    await using zkB = await ZooKeeper.connect(connect);
+    await using a = new GroupMember(zkA, path, "a", "alpha");
+    await using b = new GroupMember(zkB, path, "b", "beta");
+    await Promise.all([a.ready({ timeout: 10_000 }), b.ready({ timeout: 10_000 })]);
+    await eventually(() => a.members.has("b") && b.members.has("a"));
+    const renewed = new Promise((resolve) => zkA.once("session", resolve));
+    await expireSession(zkA);
+    await renewed;
+    // While a's session was gone, b changed its data: a reads it in the new session.
+    await b.setData("beta-2");
+    await eventually(async () => (await admin.exists(`${path}/a`))?.ephemeralOwner === zkA.sessionId, 20_000);
+    await eventually(() => text(a.members.get("b")) === "beta-2", 20_000);
+    await eventually(() => b.members.has("a"));
+    // And a still follows changes after that.
+    await b.setData("beta-3");
+    await eventually(() => text(a.members.get("b")) === "beta-3");
+  });
+
   it("refuses an id that is not a node name, or over the packet limit, before sending anything", async () => {
     await using zk = await ZooKeeper.connect(connect);
     for (const id of ["", "a/b", ".", "..", "x\u0000", "x".repeat(0x100000)]) {
