@@ -176,6 +176,24 @@ describe("Partitioner", () => {
     for (const item of items) expect((await admin.getChildren(`${path}/locks/${item}`)).children).toEqual([]);
   }, 90_000);
 
+  it("closes when its signal aborts: failure, the locks released and the party left", async () => {
+    const path = `${root}/abort`;
+    await using zk = await ZooKeeper.connect(connect);
+    const controller = new AbortController();
+    const partitioner = new Partitioner(zk, path, ["x"], {
+      id: "solo",
+      settle: 100,
+      signal: controller.signal,
+    });
+    expect(await partitioner.waitForAcquire({ timeout: 20_000 })).toEqual(["x"]);
+    expect((await admin.getChildren(`${path}/locks/x`)).children).toHaveLength(1);
+    controller.abort();
+    await partitioner.close(); // idempotent: resolves once the abort's close is done
+    expect(partitioner.state.kind).toBe("failure");
+    expect((await admin.getChildren(`${path}/party`)).children).toEqual([]);
+    expect((await admin.getChildren(`${path}/locks/x`)).children).toEqual([]);
+  });
+
   it("keeps its items through a short disconnect, and gives them up once the session could have expired", async () => {
     const path = `${root}/blip`;
     await using proxy = await FaultProxy.start({ target: hostPort(connect) });
