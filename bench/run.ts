@@ -39,6 +39,14 @@ import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
 import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
 import {
+  REBALANCE_SCENARIO,
+  type RebalanceResult,
+  readRebalanceKnobs,
+  rebalanceJson,
+  rebalanceMarkdown,
+  runPartitionRebalance,
+} from "./recipes/partition-rebalance.js";
+import {
   type CodecResults,
   codecRows,
   jsonLines,
@@ -175,9 +183,20 @@ async function main(): Promise<void> {
     (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),
   ).filter((c) => knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, c.name)));
   const codecImpls = CODEC_IMPLS.filter((i) => clients.includes(i));
+  // The recipe benchmarks run member processes of their own (bench/recipes/), not the client workers.
+  const rebalance =
+    knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, REBALANCE_SCENARIO))
+      ? readRebalanceKnobs()
+      : null;
+  let rebalanced: RebalanceResult | null = null;
   const wantsFailover = failover.wantsElectionFailover(knobs);
   let failoverResults: failover.FailoverResults | null = null;
-  if (scenarios.length === 0 && !wantsFailover && (codecCases.length === 0 || codecImpls.length === 0)) {
+  if (
+    scenarios.length === 0 &&
+    rebalance === null &&
+    !wantsFailover &&
+    (codecCases.length === 0 || codecImpls.length === 0)
+  ) {
     throw new KnobError("BENCH_SCENARIOS and BENCH_CLIENTS select nothing to run");
   }
 
@@ -213,7 +232,7 @@ async function main(): Promise<void> {
   try {
     log("compiling the workers...");
     compileWorkers();
-    if (scenarios.length > 0 || wantsFailover) {
+    if (scenarios.length > 0 || rebalance !== null || wantsFailover) {
       log("starting ZooKeeper...");
       cluster = await startZooKeeper({ version: knobs.zkVersion, jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : `, asked for ${knobs.zkVersion}`})`;
@@ -272,6 +291,8 @@ async function main(): Promise<void> {
           requests: serverRequests,
         });
       }
+      if (rebalance !== null)
+        rebalanced = await runPartitionRebalance(cluster.connectString, root, rebalance, log);
       if (wantsFailover)
         failoverResults = await failover.runElectionFailover(cluster.connectString, root, knobs, log);
     }
@@ -301,11 +322,14 @@ async function main(): Promise<void> {
   const codecTable = codecRows(codec);
   if (options.json) {
     for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
+    for (const line of rebalanced === null ? [] : rebalanceJson(rebalanced))
+      process.stdout.write(`${line}\n`);
     for (const line of failoverResults ? failover.failoverJson(failoverResults) : [])
       process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(`ZooKeeper: ${zookeeper}\n\n`);
     process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine));
+    if (rebalanced !== null) process.stdout.write(`\n${rebalanceMarkdown(rebalanced)}`);
     if (failoverResults) process.stdout.write(`\n${failover.failoverMarkdown(failoverResults)}`);
   }
   if (options.out !== undefined) {
@@ -317,6 +341,7 @@ async function main(): Promise<void> {
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine),
+      ...(rebalanced === null ? [] : [rebalanceMarkdown(rebalanced)]),
       failoverResults ? failover.failoverMarkdown(failoverResults) : "",
     ].join("\n");
     writeFileSync(options.out, withSection(existing(options.out), serverLine, report));

@@ -55,6 +55,11 @@ export {
   LeaderLease,
   type RunOptions,
 } from "./recipes/election.js";
+export {
+  type GroupChange,
+  GroupMember,
+  type GroupMemberOptions,
+} from "./recipes/group-member.js";
 export { LeaderLatch, type LeaderLatchOptions } from "./recipes/leader-latch.js";
 export {
   ElectionClosedError,
@@ -72,6 +77,33 @@ export {
   LockTimeoutError,
   sequenceOf,
 } from "./recipes/lock.js";
+export {
+  kazooPartition,
+  Partitioner,
+  type PartitionerOptions,
+  type PartitionFunction,
+  type PartitionState,
+} from "./recipes/partitioner.js";
+export {
+  PersistentNode,
+  type PersistentNodeMode,
+  type PersistentNodeOptions,
+  PersistentNodeTimeoutError,
+} from "./recipes/persistent-node.js";
+export {
+  ReadWriteLock,
+  type ReadWriteLockNaming,
+  type ReadWriteLockOptions,
+  SharedLockSide,
+} from "./recipes/read-write-lock.js";
+export {
+  Semaphore,
+  type SemaphoreAcquireOptions,
+  type SemaphoreLayout,
+  SemaphoreLeases,
+  type SemaphoreOptions,
+  SemaphoreTimeoutError,
+} from "./recipes/semaphore.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
