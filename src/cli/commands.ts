@@ -427,7 +427,10 @@ export const COMMANDS: Record<string, Command> = {
       const print = watcherFor(ctx, true)!;
       // Printed in the background, as zkCli does; the loop ends when the session or the watch ends.
       void (async () => {
-        for await (const e of watch) print(e);
+        for await (const e of watch) {
+          if (e.type === "None" && e.state === "Closed") break; // our own close or quit: nothing to say
+          print(e);
+        }
       })().catch(() => {});
     },
   },

@@ -129,7 +129,7 @@ const stderrLogger: Logger = {
 };
 
 /** Holds the session the commands use: `connect` replaces it, `close` ends it. */
-class Host implements ShellHost {
+export class Host implements ShellHost {
   #zk: ZooKeeper | null = null;
   #server: string;
   readonly history: string[] = [];

@@ -6,9 +6,10 @@
 import { spawn } from "node:child_process";
 import { once } from "node:events";
 import { createServer } from "node:net";
+import { PassThrough } from "node:stream";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { parseGlobal } from "../../src/cli/run.js";
-import { complete } from "../../src/cli/shell.js";
+import { Host, parseGlobal } from "../../src/cli/run.js";
+import { complete, shell } from "../../src/cli/shell.js";
 import { digestAcl, Lock, Perms, type Stat, ZooKeeper } from "../../src/index.js";
 import { assertBuilt, BIN, REPO, type Run, uniqueRoot, zkCli, zkCliClasspath, zkwire } from "./support.js";
 
@@ -261,6 +262,64 @@ describe("the shell", { timeout: 120_000 }, () => {
     const r = await zkwire(SERVER, [], { input: `close\nls ${root}\nconnect ${SERVER}${root}\nls /\n` });
     expect(r.stderr).toBe("not connected: connect host:port first\n");
     expect(r.stdout).toMatch(/^\[.*\]\n$/); // ls / under the chroot: the test root's children
+  });
+
+  it("prints watch events as they fire: one-shot (-w) and persistent (addWatch), in zkCli's words", async () => {
+    const p = `${root}/shell-watch`;
+    await zk.create(p);
+    // A watch event arrives before the reply of any request made after the change, so each event is
+    // printed before the next command's output.
+    const input = [
+      `addWatch -m PERSISTENT ${p}`,
+      `create ${p}/c x`,
+      `get -w ${p}/c`,
+      `set ${p}/c y`,
+      "quit",
+    ].join("\n");
+    const r = await zkwire(SERVER, [], { input: `${input}\n` });
+    expect(r.stderr).toBe("");
+    const events = r.stdout
+      .split("\n")
+      .filter((l) => l.startsWith("WatchedEvent"))
+      .map((l) => l.replace(/ zxid: -?\d+$/, ""));
+    expect(events).toEqual([
+      `WatchedEvent state:SyncConnected type:NodeChildrenChanged path:${p}`,
+      `WatchedEvent state:SyncConnected type:NodeDataChanged path:${p}/c`,
+    ]);
+    expect(r.stdout).toContain(
+      `\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:${p}/c`,
+    );
+  });
+
+  it("on a terminal: a prompt with the server and state, Tab completes a path, Enter runs it", async () => {
+    await zk.create(`${root}/tty-only-child`, "typed with Tab");
+    // A stream that says it is a terminal: readline then runs its line editor (prompt, Tab, history).
+    const input = new PassThrough() as PassThrough & { isTTY: boolean };
+    input.isTTY = true;
+    const output = new PassThrough();
+    let screen = "";
+    output.on("data", (d: Buffer) => (screen += d));
+    const lines: string[] = [];
+    const io = { out: (l: string) => lines.push(l), err: (l: string) => lines.push(`stderr: ${l}`) };
+    const host = new Host(SERVER, { sessionTimeout: 10_000 }, false, true, io);
+    await host.connect(SERVER);
+    const done = shell(host, input, output);
+    try {
+      input.write(`get ${root}/tty-on\t`);
+      const deadline = Date.now() + 10_000;
+      while (!screen.includes(`${root}/tty-only-child`) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 20));
+      input.write("\r");
+      while (lines.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(lines).toEqual(["typed with Tab"]);
+      expect(screen).toContain(`[zkwire: ${SERVER}(CONNECTED) 0] `);
+      expect(host.history).toEqual([`get ${root}/tty-only-child`]);
+      input.write("quit\r");
+      expect(await done).toBe(0);
+    } finally {
+      input.end();
+      await host.close();
+    }
   });
 
   it("completes command names and paths from the server", async () => {
