@@ -9,6 +9,7 @@
 import { readFileSync } from "node:fs";
 import type { ConnectionOptions } from "node:tls";
 import { ZooKeeper, type ZooKeeperOptions } from "../client/client.js";
+import { ZkArgumentError } from "../errors.js";
 import type { Logger } from "../session/logger.js";
 import { digestMd5 } from "../session/sasl/index.js";
 import { intArg, parseFlags, UsageError } from "./args.js";
@@ -218,7 +219,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         await host.connect(global.server);
       } catch (err) {
         reportError(host, err);
-        return 1;
+        return err instanceof ZkArgumentError ? 2 : 1; // a malformed -server is a bad command line
       }
     }
     if (!interactive) {

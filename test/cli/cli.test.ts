@@ -73,6 +73,9 @@ describe("one command and out", { timeout: 120_000 }, () => {
     expect(flag.stderr).toMatch(/unknown option -q\nusage: ls \[-s\] \[-w\] \[-R\] path/);
     expect((await zkwire(SERVER, ["frobnicate"])).code).toBe(2);
     expect((await zkwire(SERVER, ["get", "relative"])).code).toBe(2); // ZkArgumentError: refused unsent
+    const scheme = await zkwire(`zk://${SERVER}`, ["ls", "/"]);
+    expect(scheme.code).toBe(2);
+    expect(scheme.stderr).toMatch(/the scheme "zk:\/\/" is not supported/);
   });
 
   it("no server: exit 1 after --connect-timeout, with ConnectError's message naming the host", async () => {
