@@ -47,9 +47,11 @@ export class ZooKeeperError extends Error {
   constructor(code: number, details: ZooKeeperErrorDetails = {}) {
     const name = codeName(code);
     const where = [details.op, details.path].filter((x) => x !== undefined).join(" ");
-    super(`${name}${where ? ` (${where})` : ""}${details.detail ? `: ${details.detail}` : ""}`, {
-      cause: details.cause,
-    });
+    // No `cause` key at all when there is none: util.inspect prints `[cause]: undefined` otherwise.
+    super(
+      `${name}${where ? ` (${where})` : ""}${details.detail ? `: ${details.detail}` : ""}`,
+      details.cause === undefined ? undefined : { cause: details.cause },
+    );
     this.code = code;
     this.codeName = name;
     this.op = details.op;
@@ -76,6 +78,18 @@ export class ZooKeeperError extends Error {
 export class ZkArgumentError extends TypeError {
   override readonly name = "ZkArgumentError";
   readonly code = "ZK_INVALID_ARGUMENT";
+}
+
+/**
+ * A value as an argument error shows it: strings quoted and named, so `version: "3"` reads
+ * `got the string "3"` rather than a bare 3 that looks like a valid number.
+ */
+export function describeValue(value: unknown): string {
+  if (typeof value === "string") return `the string ${JSON.stringify(value)}`;
+  if (typeof value === "bigint") return `the bigint ${value}n`;
+  if (typeof value === "object" && value !== null)
+    return `an object (${Object.prototype.toString.call(value)})`;
+  return String(value);
 }
 
 /** True when `err` is a ZooKeeperError with the given code name. */

@@ -11,7 +11,7 @@
  */
 import { EventEmitter } from "node:events";
 import type * as tls from "node:tls";
-import { ClientErrorCode, ZkArgumentError, ZooKeeperError } from "../errors.js";
+import { ClientErrorCode, describeValue, ZkArgumentError, ZooKeeperError } from "../errors.js";
 import {
   AddWatchMode,
   DEFAULT_MAX_PACKET,
@@ -419,6 +419,15 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
           await this.#createParents(path, options);
           continue;
         }
+        if (isFailure(f, ErrorCode.NoNode) && this.#chroot !== "" && parentOf(path) === "/") {
+          // The parent of a top-level node is the chroot itself: it is missing. Neither the server nor
+          // createParents creates a chroot (the reference client does not either).
+          throw new ZooKeeperError(ErrorCode.NoNode, {
+            op: "create",
+            path,
+            detail: `the chroot ${this.#chroot} does not exist; create it first with a client without a chroot`,
+          });
+        }
         throw this.#error(f, "create", path);
       }
     }
@@ -747,7 +756,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   ): Promise<PersistentWatch> {
     const mode = options.mode ?? "persistent";
     if (mode !== "persistent" && mode !== "persistentRecursive") {
-      throw new ZkArgumentError(`mode must be "persistent" or "persistentRecursive", got ${String(mode)}`);
+      throw new ZkArgumentError(
+        `mode must be "persistent" or "persistentRecursive", got ${describeValue(mode)}`,
+      );
     }
     const p = serverPath(this.#chroot, path);
     if (options.signal?.aborted) throw options.signal.reason;
@@ -1025,7 +1036,7 @@ function isFailure(f: unknown, code: number): boolean {
 
 function positiveInt(v: number, name: string): number {
   if (!Number.isInteger(v) || v <= 0)
-    throw new ZkArgumentError(`${name} must be a positive integer, got ${v}`);
+    throw new ZkArgumentError(`${name} must be a positive integer, got ${describeValue(v)}`);
   return v;
 }
 

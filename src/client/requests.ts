@@ -3,7 +3,7 @@
  * by the single operations and the transaction builder, so a create inside a multi is validated exactly
  * like a create on its own.
  */
-import { ZkArgumentError } from "../errors.js";
+import { describeValue, ZkArgumentError } from "../errors.js";
 import { CreateMode, type CreateModeName, OpCode } from "../protocol/constants.js";
 import type { ACL } from "../protocol/records/acl.js";
 import type { CreateRequest, CreateTTLRequest } from "../protocol/records/create.js";
@@ -42,7 +42,7 @@ export function checkVersion(version: unknown): number {
   if (version === undefined) return -1;
   if (!Number.isInteger(version) || (version as number) < -1 || (version as number) > 0x7fffffff) {
     throw new ZkArgumentError(
-      `version must be an integer from -1 (any) to 2147483647, got ${String(version)}`,
+      `version must be an integer from -1 (any) to 2147483647, got ${describeValue(version)}`,
     );
   }
   return version as number;

@@ -123,12 +123,25 @@ export class FrameDecoder {
       this.failed = new ZkProtocolError(
         "frame",
         this.streamOffset,
-        len < 0
+        (len < 0
           ? `negative frame length ${len}`
-          : `frame length ${len} exceeds the maximum packet size ${this.maxFrame}`,
+          : `frame length ${len} exceeds the maximum packet size ${this.maxFrame}`) + notZooKeeperHint(len),
       );
       throw this.failed;
     }
     return len;
   }
+}
+
+/**
+ * A length prefix that is four printable ASCII bytes is text: the peer speaks another protocol (an HTTP
+ * server answers "HTTP/1.1 400", which reads as length 1213486160). Say so, with the bytes, instead of
+ * leaving the caller with a huge number.
+ */
+function notZooKeeperHint(len: number): string {
+  const bytes = [len >>> 24, (len >>> 16) & 0xff, (len >>> 8) & 0xff, len & 0xff];
+  if (!bytes.every((b) => b >= 0x20 && b < 0x7f)) return "";
+  const text = String.fromCharCode(...bytes);
+  const http = text === "HTTP" ? " (an HTTP server?)" : "";
+  return `; the peer is probably not ZooKeeper: its reply begins with the text "${text}"${http}`;
 }

@@ -60,6 +60,14 @@ export function parseConnectString(text: string): ConnectString {
     throw new ZkArgumentError("connect string must be a non-empty string like 'host:2181'");
   }
   const s = text.trim();
+  const scheme = /^([a-z][a-z0-9+.-]*):\/\//i.exec(s);
+  if (scheme) {
+    // Without this, "zk://h:2181" reads as host "zk:" and chroot "//h:2181", refused for an empty segment.
+    throw new ZkArgumentError(
+      `invalid connect string "${text}": the scheme "${scheme[1]}://" is not supported; ` +
+        "write host:port[,host:port...][/chroot], e.g. zk1:2181,zk2:2181/app",
+    );
+  }
   const slash = s.indexOf("/");
   const hostPart = slash < 0 ? s : s.slice(0, slash);
   let chroot = slash < 0 ? "" : s.slice(slash);

@@ -141,7 +141,7 @@ export function encodeRequest<T>(opcode: number, record: JuteRecord<T> | null, v
   return w.buf;
 }
 
-/** "host (error) xN; ..." with repeats merged, in first-seen order: a long deadline stays readable. */
+/** "host (error), N times; ..." with repeats merged, in first-seen order: a long deadline stays readable. */
 function summarize(attempts: readonly { host: string; error: string }[]): string {
   const counts = new Map<string, number>();
   for (const a of attempts) {
@@ -149,7 +149,7 @@ function summarize(attempts: readonly { host: string; error: string }[]): string
     counts.set(key, (counts.get(key) ?? 0) + 1);
   }
   if (counts.size === 0) return "no host (the deadline passed first)";
-  return [...counts].map(([key, n]) => (n > 1 ? `${key} x${n}` : key)).join("; ");
+  return [...counts].map(([key, n]) => (n > 1 ? `${key}, ${n} times` : key)).join("; ");
 }
 
 /** Asks a server whether it serves writes ("isro": "rw" in a quorum, "ro" when read-only). */
@@ -467,6 +467,14 @@ export class Session {
       if (!everConnected) {
         const s = this.stateValue;
         attempts.push({ host: formatHost(host), error: "reason" in s ? s.reason : outcome.error });
+      }
+      if (!outcome.established) {
+        // One line per failed attempt, so `logger: console.debug`-level logging shows why a client waits.
+        this.options.logger.debug?.("connection attempt failed", {
+          host: formatHost(host),
+          error: outcome.error,
+          elapsedMs: Math.round(performance.now() - began),
+        });
       }
       if (isTerminal(this.stateValue)) break;
       if (this.hosts.atEndOfRound) {

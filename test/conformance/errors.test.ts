@@ -3,8 +3,11 @@
  * its name, the operation and the path, the caller's stack, and the conditions the client detects
  * itself (connection loss, session expiry).
  */
+import { createServer, type Server } from "node:net";
+import { inspect } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
+  type ConnectError,
   digestAcl,
   ErrorCode,
   isZooKeeperError,
@@ -15,7 +18,16 @@ import {
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/index.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
-import { connect, Fixture, rejectionOf, SHARED, within, zkError } from "./helpers.js";
+import {
+  argumentError,
+  connect,
+  Fixture,
+  rejectionOf,
+  SHARED,
+  uniqueName,
+  within,
+  zkError,
+} from "./helpers.js";
 
 let fx: Fixture;
 beforeAll(async () => {
@@ -219,6 +231,82 @@ describe("ZooKeeperError", () => {
     await first.close();
     const err = await rejectionOf(ZooKeeper.connect(SHARED, { session, connectTimeout: 10_000 }));
     expect(String((err as Error).message)).toMatch(/expired/i);
+  });
+});
+
+describe("the messages a new user meets first (issue 13)", () => {
+  it("a string version is named as a string, not shown as the number it looks like", async () => {
+    const message = await argumentError(
+      fx.zk.setData(fx.path("v"), "x", { version: "3" as unknown as number }),
+      /got the string "3"/,
+    );
+    expect(message).not.toMatch(/got 3\b/);
+  });
+
+  it("a URL scheme in the connect string is named as unsupported, not as a bad chroot", async () => {
+    const err = await rejectionOf(ZooKeeper.connect(`zk://${SHARED}`));
+    expect(String(err)).toMatch(/the scheme "zk:\/\/" is not supported/);
+    expect(String(err)).not.toMatch(/invalid chroot|empty segment/);
+  });
+
+  it("errors without a cause have no cause key, so inspect() prints no [cause]: undefined", async () => {
+    const err = await zkError(fx.zk.getData(fx.path("missing")), "NoNode");
+    expect("cause" in err).toBe(false);
+    expect(inspect(err)).not.toMatch(/\[cause\]/);
+  });
+
+  it("a missing chroot is named when a top-level create fails NoNode, with and without createParents", async () => {
+    const chroot = `/${uniqueName("absent-chroot")}`;
+    const zk = await connect(`${SHARED}${chroot}`);
+    try {
+      for (const call of [
+        () => zk.create("/jobs/job-", "x", { createParents: true }),
+        () => zk.create("/jobs"),
+      ]) {
+        const err = await zkError(call(), "NoNode");
+        expect(err.message).toContain(`the chroot ${chroot} does not exist`);
+      }
+      // A missing parent below an existing chroot is an ordinary NoNode, without the chroot hint.
+      await fx.zk.create(chroot);
+      const err = await zkError(zk.create("/jobs/a"), "NoNode");
+      expect(err.message).not.toMatch(/chroot/);
+      expect(
+        (await zk.create("/jobs/job-", "x", { createParents: true, mode: "persistentSequential" })).path,
+      ).toMatch(/^\/jobs\/job-\d{10}$/);
+    } finally {
+      await zk.close();
+      await fx.zk.deleteRecursive(chroot).catch(() => {});
+    }
+  });
+
+  it("an HTTP server answering is named as probably not ZooKeeper; each failed attempt is logged at debug", async () => {
+    // A plain HTTP/1.1 server's answer to bytes it cannot parse.
+    const server: Server = createServer((socket) => {
+      socket.once("data", () => socket.end("HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n"));
+      socket.on("error", () => {});
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const debug: { message: string; fields: Record<string, unknown> | undefined }[] = [];
+    try {
+      const err = (await rejectionOf(
+        ZooKeeper.connect(`127.0.0.1:${port}`, {
+          connectTimeout: 1_000,
+          backoff: [10, 50],
+          logger: { debug: (message, fields) => debug.push({ message, fields }) },
+        }),
+      )) as ConnectError;
+      expect(err.name).toBe("ConnectError");
+      expect(err.attempts[0]?.error).toMatch(
+        /frame length 1213486160 exceeds .*the peer is probably not ZooKeeper: its reply begins with the text "HTTP" \(an HTTP server\?\)/,
+      );
+      const failed = debug.filter((d) => d.message === "connection attempt failed");
+      expect(failed.length).toBe(err.attempts.length);
+      expect(failed[0]?.fields).toMatchObject({ host: `127.0.0.1:${port}` });
+      expect(String(failed[0]?.fields?.error)).toMatch(/probably not ZooKeeper/);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
   });
 });
 
