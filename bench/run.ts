@@ -23,6 +23,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../src/index.js";
 import { startZooKeeper, type ZooKeeperCluster } from "../test/harness/index.js";
+import { type CacheBenchReport, runCacheScenarios, selectCacheScenarios } from "./cache/run.js";
 import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
 import {
   CODEC_CASES,
@@ -173,7 +174,12 @@ async function main(): Promise<void> {
     (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),
   ).filter((c) => knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, c.name)));
   const codecImpls = CODEC_IMPLS.filter((i) => clients.includes(i));
-  if (scenarios.length === 0 && (codecCases.length === 0 || codecImpls.length === 0)) {
+  const cacheScenarios = selectCacheScenarios(knobs.scenarios);
+  if (
+    scenarios.length === 0 &&
+    cacheScenarios.length === 0 &&
+    (codecCases.length === 0 || codecImpls.length === 0)
+  ) {
     throw new KnobError("BENCH_SCENARIOS and BENCH_CLIENTS select nothing to run");
   }
 
@@ -181,6 +187,7 @@ async function main(): Promise<void> {
   const network: NetworkResults = new Map();
   const codec: CodecResults = new Map();
   let zookeeper = "not started (codec only)";
+  let cacheReport: CacheBenchReport | null = null;
 
   const workers = new Map<ClientName, ClientWorker>();
   /** Why a ready client cannot run the lock scenarios (as its worker reports), or null. */
@@ -207,7 +214,7 @@ async function main(): Promise<void> {
   try {
     log("compiling the workers...");
     compileWorkers();
-    if (scenarios.length > 0) {
+    if (scenarios.length > 0 || cacheScenarios.length > 0) {
       log("starting ZooKeeper...");
       cluster = await startZooKeeper({ jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : ""})`;
@@ -257,6 +264,16 @@ async function main(): Promise<void> {
       for (const scenario of scenarios) {
         await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, serverCpu);
       }
+      if (cacheScenarios.length > 0) {
+        cacheReport = await runCacheScenarios({
+          connectString: cluster.connectString,
+          scenarios: cacheScenarios,
+          rounds: knobs.rounds,
+          warmup: knobs.warmup,
+          dataBytes: knobs.dataBytes,
+          log,
+        });
+      }
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
       await runCodec(codecCases, codecImpls, knobs, codec);
@@ -284,8 +301,10 @@ async function main(): Promise<void> {
   const codecTable = codecRows(codec);
   if (options.json) {
     for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
+    for (const line of cacheReport?.json ?? []) process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips));
+    if (cacheReport !== null) process.stdout.write(`\n${cacheReport.markdown}`);
   }
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
@@ -298,6 +317,7 @@ async function main(): Promise<void> {
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips),
+      cacheReport?.markdown ?? "",
     ].join("\n");
     writeFileSync(options.out, report);
     log(`report written to ${options.out}`);
