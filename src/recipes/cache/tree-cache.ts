@@ -229,10 +229,9 @@ export class TreeCache extends EventEmitter<EventMap> implements AsyncDisposable
   children(path: string): string[] | undefined {
     const slot = this.#store.slot(path);
     if (slot < 0) return undefined;
-    const cut = path === "/" ? 1 : path.length + 1;
     return this.#store
       .children(slot)
-      .map((c) => this.#store.path(c).slice(cut))
+      .map((c) => this.#store.name(c))
       .sort();
   }
 
@@ -364,6 +363,7 @@ export class TreeCache extends EventEmitter<EventMap> implements AsyncDisposable
           continue;
         }
         if (this.#syncWanted !== null) continue; // the connection dropped during the walk: once more
+        this.#store.trim(); // the tree's size is known now: give back the columns' growth slack
         if (!this.#initialized) {
           this.#initialized = true;
           this.#emit({ type: "initialized" });
@@ -624,10 +624,9 @@ export class TreeCache extends EventEmitter<EventMap> implements AsyncDisposable
     const store = this.#store;
     const slot = store.slot(path);
     if (slot < 0 || store.czxid(slot) !== stat.czxid) return undefined;
-    const cut = path === "/" ? 1 : path.length + 1;
     const listed = new Set(names);
     for (const child of store.children(slot)) {
-      if (!listed.has(store.path(child).slice(cut)) && store.seen(child) < issue) this.#removeSubtree(child);
+      if (!listed.has(store.name(child)) && store.seen(child) < issue) this.#removeSubtree(child);
     }
     if (stat.mzxid === store.mzxid(slot) && stat.pzxid > store.pzxid(slot)) store.setStat(slot, stat);
     return names;
