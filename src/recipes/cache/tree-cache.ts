@@ -27,8 +27,8 @@
  *      or a later version of the same one (same czxid, higher mzxid). An older read answered late is
  *      dropped, so each node's events carry increasing mzxids.
  *   2. A deletion leaves a tombstone while reads issued before it are in flight; their answers are
- *      dropped (kazoo #645: a late answer re-adding a deleted node). If the node came back, its
- *      NodeCreated is handled after the deletion and reads it again.
+ *      dropped (kazoo #645: a read answered after the node's deletion was handled, announcing it again).
+ *      If the node came back, its NodeCreated is handled after the deletion and reads it again.
  *   3. A NoNode answer, or a listing without the node, removes a cached node only if the read was
  *      issued after the read that confirmed it: the server answers in order, so the node is gone
  *      since. A node confirmed later (created again meanwhile) stays.
@@ -36,13 +36,14 @@
  *   parent's listing, which comes later, finds it. A child older than its cached parent (lower czxid)
  *   is a late answer about the parent's previous incarnation, and is dropped too.
  * - Reconnection. A persistent watch is re-registered on reconnection, but the server does not replay
- *   what happened while the connection was down (CURATOR-296 is this hole in Curator's TreeCache;
- *   kazoo's TreeCache has it too). After every reconnection the cache walks the tree again: a getData per
- *   node (a getChildren too where there are children), applied by the rules above, so nodes changed,
- *   created or deleted while away are found and announced as events, and a "resynced" event says the
- *   view equals the server's again. (One-shot watches are re-registered with the last zxid seen and fire
- *   for what changed, but a watch whose read failed with ConnectionLoss was never set, so the 3.5 path
- *   walks again too.)
+ *   what happened while the connection was down. After every reconnection the cache walks the tree
+ *   again: a getData per node (a getChildren too where there are children), applied by the rules above,
+ *   so nodes changed, created or deleted while away are found and announced as events. Nodes are told
+ *   apart by czxid, not version: a node deleted and created again while away starts over at version 0
+ *   (CURATOR-391, PathChildrenCache's miss). A "resynced" event then says the view equals the server's
+ *   again (CURATOR-296 asked Curator's caches for that signal). One-shot watches are re-registered with
+ *   the last zxid seen and fire for what changed, but a watch whose read failed with ConnectionLoss was
+ *   never set, so the 3.5 path walks again too.
  * - Expiry. Watches die with the session: the cache announces "expired" and keeps its last view; on a
  *   client with `renewSessionOnExpiry` it adds its watch on the new session, walks the tree, announces
  *   the differences as events and then "resynced" with reason "session". Without renewal the cache ends.
