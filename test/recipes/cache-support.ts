@@ -118,9 +118,9 @@ export function record(cache: TreeCache): TreeCacheEvent[] {
 }
 
 /**
- * Every state the mutator saw a node in, per path: "czxid:mzxid" pairs. A state is recorded from the
- * reply of the write that made it, or, when a write's outcome was lost with the connection, from a read
- * right after (one writer per path, one write at a time, so the read shows that write's outcome).
+ * Every state the mutator made a node take, per path: "czxid:mzxid" pairs, from the reply of the write
+ * that made it or, when that reply was lost with the connection, from a read once a second attempt
+ * proved the first applied (one writer per path, one write at a time).
  */
 export type Truth = Map<string, Set<string>>;
 
@@ -155,8 +155,10 @@ export interface MutatorOptions {
 /**
  * `ops` random creates, sets and deletes over the tree from buildTree, by `workers` sequential workers
  * each owning whole directories (so each path has one writer, one write at a time). Names are reused, so
- * nodes are deleted and created again. Operations whose outcome a connection loss hid are resolved by
- * reading; each is retried until it has an answer.
+ * nodes are deleted and created again. A write whose answer a connection loss hid is sent again until
+ * it has one, made so that at most one of the two can apply: setData carries the version the writer
+ * knows (a BadVersion then says the first one applied, and a read shows its state), a create and a
+ * delete fail the second time if the first applied.
  */
 export async function mutate(
   zk: ZooKeeper,
@@ -178,6 +180,12 @@ export async function mutate(
     const live = new Map<number, Set<number>>(
       dirs.map((d) => [d, new Set(Array.from({ length: options.leaves }, (_, n) => n))]),
     );
+    // The version of each node this worker wrote or created (buildTree's nodes are at version 0).
+    const versions = new Map<string, number>();
+    const set = async (path: string, data: string) => {
+      const stat = await settleSet(zk, truth, path, data, versions.get(path) ?? 0);
+      versions.set(path, stat.version);
+    };
     while (done < options.ops) {
       const d = dirs[Math.floor(random() * dirs.length)]!;
       const leaves = live.get(d)!;
@@ -186,18 +194,17 @@ export async function mutate(
       const path = `${options.root}/d${d}/n${n}`;
       const dirPath = `${options.root}/d${d}`;
       if (r < 0.05) {
-        await settle(zk, truth, dirPath, () => zk.setData(dirPath, `dir ${d} ${randomUUID().slice(0, 6)}`));
+        await set(dirPath, `dir ${d} ${randomUUID().slice(0, 6)}`);
       } else if (!leaves.has(n) && r < 0.5) {
-        await settle(zk, truth, path, async () => (await zk.create(path, `c${done}`)).stat, true);
+        await settleCreate(zk, truth, path, `c${done}`);
+        versions.set(path, 0);
         leaves.add(n);
       } else if (leaves.has(n) && r < 0.75) {
-        await settle(zk, truth, path, async () => {
-          await zk.delete(path);
-          return null;
-        });
+        await settleDelete(zk, path);
+        versions.delete(path);
         leaves.delete(n);
       } else if (leaves.has(n)) {
-        await settle(zk, truth, path, () => zk.setData(path, `s${done}-${randomUUID().slice(0, 8)}`));
+        await set(path, `s${done}-${randomUUID().slice(0, 8)}`);
       } else {
         continue;
       }
@@ -209,35 +216,62 @@ export async function mutate(
   return { done };
 }
 
-/** Runs one write until it has an answer, recording the state it left. */
-async function settle(
+const pause = () => new Promise((r) => setTimeout(r, 200));
+
+function retryable(err: unknown): boolean {
+  return err instanceof ZooKeeperError && (err.isConnectionLoss || err.is("SessionExpired"));
+}
+
+async function settleSet(
   zk: ZooKeeper,
   truth: Truth,
   path: string,
-  write: () => Promise<Stat | null>,
-  isCreate = false,
-): Promise<void> {
+  data: string,
+  version: number,
+): Promise<Stat> {
+  for (;;) {
+    try {
+      const stat = await zk.setData(path, data, { version });
+      note(truth, path, stat);
+      return stat;
+    } catch (err) {
+      if (err instanceof ZooKeeperError && err.is("BadVersion")) {
+        // The attempt whose answer was lost applied; the node is in the state it left.
+        const stat = (await readStat(zk, path))!;
+        note(truth, path, stat);
+        return stat;
+      }
+      if (!retryable(err)) throw err;
+      await pause();
+    }
+  }
+}
+
+async function settleCreate(zk: ZooKeeper, truth: Truth, path: string, data: string): Promise<void> {
   for (let attempt = 0; ; attempt++) {
     try {
-      const stat = await write();
-      if (stat !== null) note(truth, path, stat);
+      note(truth, path, (await zk.create(path, data)).stat);
       return;
     } catch (err) {
-      if (!(err instanceof ZooKeeperError)) throw err;
-      if (err.is("NodeExists") && isCreate && attempt > 0) {
-        // A create retried after a lost answer: the first one was applied.
-      } else if (err.is("NoNode") && !isCreate && attempt > 0) {
-        // A delete retried after a lost answer: the first one was applied.
+      if (attempt > 0 && err instanceof ZooKeeperError && err.is("NodeExists")) {
+        note(truth, path, (await readStat(zk, path))!);
         return;
-      } else if (!err.isConnectionLoss && !err.is("SessionExpired") && !err.is("RequestTimeout")) {
-        throw err;
-      } else {
-        await new Promise((r) => setTimeout(r, 200));
-        continue;
       }
-      const stat = await readStat(zk, path);
-      if (stat !== null) note(truth, path, stat);
+      if (!retryable(err)) throw err;
+      await pause();
+    }
+  }
+}
+
+async function settleDelete(zk: ZooKeeper, path: string): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await zk.delete(path);
       return;
+    } catch (err) {
+      if (attempt > 0 && err instanceof ZooKeeperError && err.is("NoNode")) return;
+      if (!retryable(err)) throw err;
+      await pause();
     }
   }
 }
@@ -247,8 +281,8 @@ async function readStat(zk: ZooKeeper, path: string): Promise<Stat | null> {
     try {
       return await zk.exists(path);
     } catch (err) {
-      if (!(err instanceof ZooKeeperError && err.isConnectionLoss)) throw err;
-      await new Promise((r) => setTimeout(r, 200));
+      if (!retryable(err)) throw err;
+      await pause();
     }
   }
 }
