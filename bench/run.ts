@@ -24,6 +24,7 @@ import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../src/index.js";
 import { srvr, startZooKeeper, type ZooKeeperCluster } from "../src/testing/index.js";
 import { lineOf } from "../src/testing/versions.js";
+import { type CacheBenchReport, runCacheScenarios, selectCacheScenarios } from "./cache/run.js";
 import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
 import {
   CODEC_CASES,
@@ -183,6 +184,7 @@ async function main(): Promise<void> {
     (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),
   ).filter((c) => knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, c.name)));
   const codecImpls = CODEC_IMPLS.filter((i) => clients.includes(i));
+  const cacheScenarios = selectCacheScenarios(knobs.scenarios);
   // The recipe benchmarks run member processes of their own (bench/recipes/), not the client workers.
   const rebalance =
     knobs.scenarios.length === 0 || knobs.scenarios.some((p) => matches(p, REBALANCE_SCENARIO))
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
   let failoverResults: failover.FailoverResults | null = null;
   if (
     scenarios.length === 0 &&
+    cacheScenarios.length === 0 &&
     rebalance === null &&
     !wantsFailover &&
     (codecCases.length === 0 || codecImpls.length === 0)
@@ -206,6 +209,7 @@ async function main(): Promise<void> {
   let zookeeper = "not started (codec only)";
   /** The release line measured ("3.9"), which names the run's section of the results file. */
   let serverLine = "codec only";
+  let cacheReport: CacheBenchReport | null = null;
 
   const workers = new Map<ClientName, ClientWorker>();
   /** Why a ready client cannot run the lock scenarios (as its worker reports), or null. */
@@ -232,7 +236,7 @@ async function main(): Promise<void> {
   try {
     log("compiling the workers...");
     compileWorkers();
-    if (scenarios.length > 0 || rebalance !== null || wantsFailover) {
+    if (scenarios.length > 0 || cacheScenarios.length > 0 || rebalance !== null || wantsFailover) {
       log("starting ZooKeeper...");
       cluster = await startZooKeeper({ version: knobs.zkVersion, jvmArgs: knobs.serverJvmArgs });
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : `, asked for ${knobs.zkVersion}`})`;
@@ -295,6 +299,16 @@ async function main(): Promise<void> {
         rebalanced = await runPartitionRebalance(cluster.connectString, root, rebalance, log);
       if (wantsFailover)
         failoverResults = await failover.runElectionFailover(cluster.connectString, root, knobs, log);
+      if (cacheScenarios.length > 0) {
+        cacheReport = await runCacheScenarios({
+          connectString: cluster.connectString,
+          scenarios: cacheScenarios,
+          rounds: knobs.rounds,
+          warmup: knobs.warmup,
+          dataBytes: knobs.dataBytes,
+          log,
+        });
+      }
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
       await runCodec(codecCases, codecImpls, knobs, codec);
@@ -326,11 +340,13 @@ async function main(): Promise<void> {
       process.stdout.write(`${line}\n`);
     for (const line of failoverResults ? failover.failoverJson(failoverResults) : [])
       process.stdout.write(`${line}\n`);
+    for (const line of cacheReport?.json ?? []) process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(`ZooKeeper: ${zookeeper}\n\n`);
     process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine));
     if (rebalanced !== null) process.stdout.write(`\n${rebalanceMarkdown(rebalanced)}`);
     if (failoverResults) process.stdout.write(`\n${failover.failoverMarkdown(failoverResults)}`);
+    if (cacheReport !== null) process.stdout.write(`\n${cacheReport.markdown}`);
   }
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
@@ -343,6 +359,7 @@ async function main(): Promise<void> {
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine),
       ...(rebalanced === null ? [] : [rebalanceMarkdown(rebalanced)]),
       failoverResults ? failover.failoverMarkdown(failoverResults) : "",
+      cacheReport?.markdown ?? "",
     ].join("\n");
     writeFileSync(options.out, withSection(existing(options.out), serverLine, report));
     log(`report written to ${options.out}, section "ZooKeeper ${serverLine}"`);

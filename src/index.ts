@@ -47,6 +47,17 @@ export { ZkProtocolError } from "./protocol/errors.js";
 export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
+export { ChildrenCache, NodeCache, type NodeCacheOptions } from "./recipes/cache/node-cache.js";
+export { listSubtree, type SubtreeNode, type SubtreeOptions } from "./recipes/cache/subtree.js";
+export {
+  CacheClosedError,
+  type CachedNode,
+  type CacheNodeEvent,
+  type CacheWatchMode,
+  TreeCache,
+  type TreeCacheEvent,
+  type TreeCacheOptions,
+} from "./recipes/cache/tree-cache.js";
 export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
 export {
   Election,
