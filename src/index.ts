@@ -48,6 +48,20 @@ export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
 export {
+  AtomicLong,
+  type AtomicLongOptions,
+  type AtomicResult,
+  ConflictError,
+  CorruptValueError,
+  int32Codec,
+  SharedCount,
+  SharedValue,
+  type SharedValueOptions,
+  type ValueCodec,
+  type ValueIn,
+  type VersionedValue,
+} from "./recipes/counters.js";
+export {
   type AcquireOptions,
   contenders,
   Lease,
@@ -58,6 +72,7 @@ export {
   LockTimeoutError,
   sequenceOf,
 } from "./recipes/lock.js";
+export { RecipeClosedError, RecipeTimeoutError } from "./recipes/state-support.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";

@@ -40,7 +40,8 @@ import { copyDependenciesArgs, exclusive, writeAtomically } from "../harness/cac
 import { cacheRoot } from "../harness/maven.js";
 import { trackChild } from "../harness/reaper.js";
 
-export type PeerName = "curator" | "kazoo";
+/** "zkwire": zkwire's own programs in child Node processes, with the same plumbing. */
+export type PeerName = "curator" | "kazoo" | "zkwire";
 
 /** curator-recipes 5.9.0 brings the ZooKeeper 3.9.3 client, which speaks to 3.5-3.9 servers. */
 export const CURATOR_VERSION = process.env.ZKWIRE_CURATOR_VERSION ?? "5.9.0";
@@ -594,6 +595,18 @@ export async function spawnKazooProgram(
 ): Promise<ContenderHandle> {
   const kazoo = await installKazoo(install);
   return start("kazoo", kazoo.python, ["-u", join(KAZOO_DIR, script), ...args], options);
+}
+
+/**
+ * Runs a zkwire program (a TypeScript file, through tsx) in a child Node process with the same JSON-lines
+ * plumbing as the peers, so that zkwire's side of an interop test can be killed like any other process.
+ */
+export function spawnZkwireProgram(
+  file: string,
+  args: readonly string[],
+  options: ProgramOptions,
+): ContenderHandle {
+  return start("zkwire", process.execPath, ["--import", "tsx", file, ...args], options);
 }
 
 interface Waiter {
