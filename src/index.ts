@@ -72,6 +72,14 @@ export {
   LockTimeoutError,
   sequenceOf,
 } from "./recipes/lock.js";
+export {
+  LockingQueue,
+  type PutOptions,
+  Queue,
+  type QueueItem,
+  type QueueOptions,
+  type TakeOptions,
+} from "./recipes/queue.js";
 export { RecipeClosedError, RecipeTimeoutError } from "./recipes/state-support.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
