@@ -48,6 +48,13 @@ export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
 export {
+  Barrier,
+  type BarrierOptions,
+  DoubleBarrier,
+  type DoubleBarrierOptions,
+  type WaitOptions,
+} from "./recipes/barrier.js";
+export {
   AtomicLong,
   type AtomicLongOptions,
   type AtomicResult,
