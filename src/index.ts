@@ -69,6 +69,17 @@ export {
   type VersionedValue,
 } from "./recipes/counters.js";
 export {
+  parseInstance,
+  parseUriSpec,
+  ServiceDiscovery,
+  type ServiceDiscoveryOptions,
+  type ServiceInstance,
+  type ServiceInstanceInput,
+  type ServiceType,
+  serializeInstance,
+  type UriSpecPart,
+} from "./recipes/discovery.js";
+export {
   type AcquireOptions,
   contenders,
   Lease,
