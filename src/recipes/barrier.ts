@@ -111,9 +111,8 @@ export class Barrier implements AsyncDisposable {
   async wait(options: WaitOptions = {}): Promise<void> {
     using deadline = new Deadline(`barrier ${this.path}`, options, this.closing.signal);
     const kick = new Kick();
-    const watcher = (event: WatchedEvent) => {
-      if (event.type !== "None" || event.state !== "SyncConnected") kick.kick();
-    };
+    // Any event: the node changed, or the session ended (the next exists() then says how).
+    const watcher = () => kick.kick();
     for (;;) {
       try {
         const stat = await this.zk.exists(this.path, { watch: watcher, signal: deadline.signal });
@@ -188,8 +187,13 @@ export class DoubleBarrier implements AsyncDisposable {
     using deadline = new Deadline(`enter ${this.path}`, options, this.closing.signal);
     if (this.inside) throw new ZkArgumentError(`already inside ${this.path}; leave() first`);
     const ready = new Kick();
+    let woken: WatchedEvent | undefined;
     const watcher = (event: WatchedEvent) => {
-      if (event.type === "NodeCreated") ready.kick();
+      // "None": the session ended, and with it this member's node; "ready" will not come for us.
+      if (event.type === "NodeCreated" || event.type === "None") {
+        woken = event;
+        ready.kick();
+      }
     };
     const call = { signal: deadline.signal };
     try {
@@ -209,6 +213,8 @@ export class DoubleBarrier implements AsyncDisposable {
       } else {
         await ready.wait(deadline.signal);
         deadline.check();
+        if (woken?.type !== "NodeCreated")
+          throw new RecipeClosedError(`the session ended while waiting to enter ${this.path}`);
       }
       this.inside = true;
     } catch (err) {
