@@ -13,6 +13,8 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { FaultProxy } from "../harness/proxy.js";
+import { waitForState } from "../support/wait.js";
 
 const connect = inject("zkConnect");
 let zk: ZooKeeper;
@@ -92,6 +94,32 @@ describe("SharedCount", () => {
     await zk.create(path, Buffer.from([0, 0, 0, 9]));
     await waitFor(() => count.count === 9);
   });
+
+  it("catches up after a connection cut: what changed while away arrives on reconnect", async () => {
+    const path = node();
+    const [host, port] = connect.split(":") as [string, string];
+    await using proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+    const client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 20_000 });
+    try {
+      await using count = await new SharedCount(client, path, 1).start();
+      const stream = count.values();
+      expect((await stream.next()).value).toMatchObject({ value: 1 });
+      proxy.refuse(true);
+      proxy.dropAll();
+      await waitForState(client, "disconnected", 10_000);
+      const four = Buffer.alloc(4);
+      four.writeInt32BE(2);
+      await zk.setData(path, four);
+      four.writeInt32BE(3);
+      await zk.setData(path, four);
+      proxy.refuse(false);
+      await waitFor(() => count.count === 3, 20_000);
+      // One watch, so one event for both writes: the stream shows the value the node has now.
+      expect((await stream.next()).value).toMatchObject({ value: 3, version: 2 });
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 
   it("add() from several objects at once counts every increment", async () => {
     const path = node();
