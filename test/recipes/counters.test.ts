@@ -13,6 +13,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
 import { FaultProxy } from "../harness/proxy.js";
 import { waitForState } from "../support/wait.js";
 
@@ -254,6 +255,25 @@ describe("AtomicLong", () => {
       await Promise.all(clients.map((c) => c.close()));
     }
   });
+
+  it("a write whose reply is lost is not retried: ConnectionLoss, and the increment counted once", async () => {
+    const path = node();
+    const [host, port] = connect.split(":") as [string, string];
+    await using proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+    const client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 20_000 });
+    try {
+      const counter = new AtomicLong(client, path);
+      await counter.initialize(5);
+      // The server applies the setData; the connection drops before its reply reaches the client.
+      const dropped = proxy.dropOnRequest((request) => request.opcode === OpCode.setData);
+      await expect(counter.increment()).rejects.toMatchObject({ codeName: "ConnectionLoss" });
+      await dropped;
+      await waitForState(client, "connected", 20_000);
+      expect(await counter.get()).toBe(6n);
+    } finally {
+      await client.close();
+    }
+  }, 60_000);
 
   it("refuses bad arguments before sending anything", async () => {
     const path = node();
