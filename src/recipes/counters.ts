@@ -41,6 +41,7 @@ import type { WatchedEvent } from "../session/watches.js";
 import {
   backoff,
   checkSignal,
+  Deadline,
   Fanout,
   isBadVersion,
   isConnectionLoss,
@@ -433,6 +434,7 @@ export class AtomicLong {
   private readonly retries: number;
   private readonly delays: readonly [number, number];
   private readonly acl: readonly AclEntry[] | undefined;
+  private readonly closing = new AbortController();
 
   constructor(
     private readonly zk: ZooKeeper,
@@ -458,6 +460,15 @@ export class AtomicLong {
     this.acl = options.acl;
   }
 
+  /** Stops operations in progress (they reject with RecipeClosedError) and refuses new ones. */
+  async close(): Promise<void> {
+    this.closing.abort(new RecipeClosedError(`counter ${this.path}: closed`));
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
   encode(value: bigint): Uint8Array {
     if (this.ascii) return Buffer.from(value.toString(), "ascii");
     const out = Buffer.alloc(8);
@@ -478,6 +489,7 @@ export class AtomicLong {
 
   /** The current value (0 when the node does not exist). */
   async get(options: CallOptions = {}): Promise<bigint> {
+    this.closing.signal.throwIfAborted();
     return (await this.readCurrent(options)).value;
   }
 
@@ -516,6 +528,7 @@ export class AtomicLong {
   ): Promise<AtomicResult> {
     const want = toInt64(expected, "expected");
     const value = toInt64(next, "next");
+    this.closing.signal.throwIfAborted();
     const current = await this.readCurrent(options);
     if (current.version < 0 || current.value !== want)
       return { succeeded: false, preValue: current.value, postValue: current.value, tries: 0 };
@@ -531,6 +544,7 @@ export class AtomicLong {
   /** Creates the node with `value` unless it exists; true if this call created it. */
   async initialize(value: bigint | number, options: CallOptions = {}): Promise<boolean> {
     const v = toInt64(value, "value");
+    this.closing.signal.throwIfAborted();
     try {
       await this.zk.create(this.path, this.encode(v), { acl: this.acl, createParents: true, ...options });
       return true;
@@ -543,6 +557,7 @@ export class AtomicLong {
   /** Writes the value unconditionally (creating the node if needed). */
   async forceSet(value: bigint | number, options: CallOptions = {}): Promise<void> {
     const data = this.encode(toInt64(value, "value"));
+    this.closing.signal.throwIfAborted();
     for (;;) {
       try {
         await this.zk.setData(this.path, data, options);
@@ -577,7 +592,10 @@ export class AtomicLong {
     deltaFrom: (previous: bigint) => bigint,
     options: CallOptions = {},
   ): Promise<AtomicResult> {
-    checkSignal(options.signal);
+    // close() stops a retry loop in progress, as the caller's signal does.
+    using deadline = new Deadline(`counter ${this.path}`, { signal: options.signal }, this.closing.signal);
+    deadline.check();
+    options = { signal: deadline.signal, timeout: options.timeout };
     let last: { value: bigint } = { value: 0n };
     for (let attempt = 0; ; attempt++) {
       const current = await this.readCurrent(options);

@@ -256,6 +256,22 @@ describe("AtomicLong", () => {
     }
   });
 
+  it("a signal or close() stops it; await using closes it", async () => {
+    const path = node();
+    const abort = new AbortController();
+    abort.abort(new Error("stop"));
+    let closed: AtomicLong | undefined;
+    {
+      await using counter = new AtomicLong(zk, path);
+      await expect(counter.increment({ signal: abort.signal })).rejects.toThrow("stop");
+      await counter.increment();
+      closed = counter;
+    }
+    await expect(closed.increment()).rejects.toMatchObject({ code: "ZK_RECIPE_CLOSED" });
+    await expect(closed.get()).rejects.toMatchObject({ code: "ZK_RECIPE_CLOSED" });
+    expect(await new AtomicLong(zk, path).get()).toBe(1n);
+  });
+
   it("a write whose reply is lost is not retried: ConnectionLoss, and the increment counted once", async () => {
     const path = node();
     const [host, port] = connect.split(":") as [string, string];
