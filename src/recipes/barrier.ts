@@ -27,10 +27,10 @@
  *   end; kazoo deletes `ready` at the start of leave(). zkwire deletes it at the end, as Curator does, so
  *   a Curator member still counting is not left short, and does not count it again itself, so kazoo's
  *   early deletion cannot leave it short either.
- * - `ready` is not counted as a member (kazoo and Curator count it while entering, harmless there because
- *   it exists only once the count was reached).
+ * - `ready` is not counted as a member (kazoo and Curator count it while entering; an early Curator
+ *   counted it and threw "Count (4) is greater than memberQty (3)", Netflix/curator#99).
  * - A timeout or abort while entering deletes our member node, so the others do not count a member that
- *   gave up (Curator leaves it behind and returns false; kazoo has no timeout). While leaving, a timeout
+ *   gave up (Curator leaves it behind and returns false, CURATOR-80; kazoo has no timeout). While leaving, a timeout
  *   or abort also deletes our node: the members still waiting on it are freed rather than stuck.
  * - Our member node gone while leaving (session expired): treated as already left.
  * - The barrier path is a persistent node, not a container: kazoo creates it once per object and would

@@ -16,7 +16,11 @@
  *   (no data) and treats "" as its default, and Curator's DistributedAtomicLong reads empty as 0.
  *   (Curator's SharedCount cannot read an empty node: give it a node created with data.)
  * - A value is applied only if its mzxid is newer than the one held (Curator does the same): a read
- *   answered after a watch event must not put an older value back.
+ *   answered after a watch event must not put an older value back. Versions are never compared as
+ *   numbers (they wrap: CURATOR-688), only handed to the server.
+ * - The held value cannot go stale for good (CURATOR-311: a SharedValue whose watch was lost kept an old
+ *   value forever): the client re-registers the watch on reconnect with the last zxid it saw, so a change
+ *   made while away fires at once, and a new session (or a deleted node) makes the object read again.
  * - trySetValue takes the version the caller read. Curator's trySetValue also compares the caller's
  *   value with its cache and refuses early; zkwire lets the server's version check decide, which is
  *   the only check that cannot race.
@@ -96,6 +100,11 @@ function checkInt32(value: unknown, what: string): number {
   return value;
 }
 
+/**
+ * A node version as read, 0 to 2^31 - 1. (The server lets a version wrap past 2^31 - 1 to negative
+ * numbers, CURATOR-688; the client's setData refuses versions below -1 for now, so such a node cannot be
+ * written with a version check by zkwire either.)
+ */
 function checkVersion(version: unknown): number {
   if (typeof version !== "number" || !Number.isInteger(version) || version < 0 || version >= 2 ** 31)
     throw new ZkArgumentError(

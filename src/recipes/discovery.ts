@@ -22,8 +22,8 @@
  * - Registering over an existing node deletes it and creates it again, as Curator does: watchers see the
  *   instance go and come back rather than nothing at all.
  * - DYNAMIC instances are ephemeral. After the session expires (with the client's renewSessionOnExpiry)
- *   every registered instance is registered again on the new session; Curator does the same on
- *   RECONNECTED.
+ *   every registered instance is registered again on the new session, with its latest update (Curator
+ *   does the same on RECONNECTED; it once registered the pre-update instance again, CURATOR-181).
  * - Unparseable instance nodes are skipped by queries, not fatal (another writer's garbage must not hide
  *   the valid instances).
  * - The name and the base path are created as needed (persistent; Curator creates containers, which the

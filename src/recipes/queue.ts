@@ -27,10 +27,13 @@
  *
  * Edge cases and why:
  * - A marker whose entry is gone (consumed between our listing and our create): the marker is deleted
- *   again and the next item tried, as kazoo does.
+ *   again and the next item tried, as kazoo does since kazoo #366 (such markers piled up until the
+ *   session ended).
  * - consume() checks first that the marker is still ours: its ephemeralOwner is this session. (kazoo
  *   compares the marker's data with its id.) If the session expired, the item may be held by another
- *   consumer now, and consume() returns false without deleting anything.
+ *   consumer now, and consume() returns false without deleting anything. The marker's delete carries its
+ *   version in the same transaction as the entry's, so a marker that went in between fails the whole
+ *   transaction (Curator's DistributedQueue lacks such a check: CURATOR-605).
  * - Waiting: one child watch on each listed directory per wait, and a generation counter, so a change
  *   between the listing and the wait is not lost.
  * - The Queue's path is a container, as Curator makes it; the server removes it once empty, so a listing

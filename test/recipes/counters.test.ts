@@ -163,9 +163,11 @@ describe("SharedCount", () => {
     await using count = await new SharedCount(zk, path).start();
     const before = zk.lastZxid;
     await expect(count.trySetCount(1, -1)).rejects.toBeInstanceOf(ZkArgumentError);
+    await expect(count.trySetCount(1, 2 ** 31)).rejects.toBeInstanceOf(ZkArgumentError);
     await expect(count.setCount(2 ** 40)).rejects.toBeInstanceOf(ZkArgumentError);
     await expect(count.add(Number.NaN)).rejects.toBeInstanceOf(ZkArgumentError);
     expect(zk.lastZxid).toBe(before);
+    expect(count.versioned).toMatchObject({ value: 0, version: 0 });
   });
 });
 
