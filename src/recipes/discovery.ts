@@ -47,8 +47,12 @@ import {
   whenConnected,
 } from "./state-support.js";
 
-/** DYNAMIC: ephemeral, gone with the session. STATIC, PERMANENT: persistent. */
-export type ServiceType = "DYNAMIC" | "STATIC" | "PERMANENT";
+/**
+ * DYNAMIC: ephemeral, gone with the session. STATIC, PERMANENT: persistent. DYNAMIC_SEQUENTIAL (an
+ * ephemeral-sequential node whose name is not the id) is read from Curator's instances but not
+ * registered by zkwire: its node cannot be found again by id for update and unregister.
+ */
+export type ServiceType = "DYNAMIC" | "STATIC" | "PERMANENT" | "DYNAMIC_SEQUENTIAL";
 
 /** One part of a UriSpec template: literal text, or a variable such as "scheme" or "port". */
 export interface UriSpecPart {
@@ -97,6 +101,7 @@ export interface ServiceDiscoveryOptions {
 }
 
 const SERVICE_TYPES: readonly ServiceType[] = ["DYNAMIC", "STATIC", "PERMANENT"];
+const READ_TYPES: readonly ServiceType[] = [...SERVICE_TYPES, "DYNAMIC_SEQUENTIAL"];
 
 /** Curator's UriSpec(String): `{name}` is a variable (trimmed), anything else literal text. */
 export function parseUriSpec(spec: string): UriSpecPart[] {
@@ -231,7 +236,7 @@ export function parseInstance(data: Uint8Array): ServiceInstance | null {
   const uriSpec = Array.isArray(spec?.parts)
     ? (spec.parts as UriSpecPart[]).map((p) => ({ value: String(p.value), variable: p.variable === true }))
     : null;
-  const type = SERVICE_TYPES.includes(json.serviceType as ServiceType)
+  const type = READ_TYPES.includes(json.serviceType as ServiceType)
     ? (json.serviceType as ServiceType)
     : "DYNAMIC";
   return {

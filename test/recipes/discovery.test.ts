@@ -165,6 +165,13 @@ describe("ServiceDiscovery", () => {
     expect(() => parseUriSpec("{a")).toThrow(ZkArgumentError);
     expect(() => parseUriSpec("a}")).toThrow(ZkArgumentError);
     expect(parseInstance(Buffer.from("[1]"))).toBeNull();
+    expect(
+      parseInstance(Buffer.from('{"name":"w","id":"i","serviceType":"DYNAMIC_SEQUENTIAL"}')),
+    ).toMatchObject({
+      serviceType: "DYNAMIC_SEQUENTIAL",
+      address: null,
+      payload: null,
+    });
     const path = base();
     const discovery = new ServiceDiscovery(zk, path);
     expect(() => new ServiceDiscovery(zk, "nope")).toThrow(ZkArgumentError);
