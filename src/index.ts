@@ -47,6 +47,13 @@ export { ZkProtocolError } from "./protocol/errors.js";
 export type { ACL } from "./protocol/records/acl.js";
 export type { ClientInfo } from "./protocol/records/client-info.js";
 export type { Stat } from "./protocol/records/stat.js";
+export {
+  Barrier,
+  type BarrierOptions,
+  DoubleBarrier,
+  type DoubleBarrierOptions,
+  type WaitOptions,
+} from "./recipes/barrier.js";
 export { ChildrenCache, NodeCache, type NodeCacheOptions } from "./recipes/cache/node-cache.js";
 export { listSubtree, type SubtreeNode, type SubtreeOptions } from "./recipes/cache/subtree.js";
 export {
@@ -59,6 +66,31 @@ export {
   type TreeCacheOptions,
 } from "./recipes/cache/tree-cache.js";
 export { type ConnectionState, ConnectionView } from "./recipes/connection.js";
+export {
+  AtomicLong,
+  type AtomicLongOptions,
+  type AtomicResult,
+  ConflictError,
+  CorruptValueError,
+  int32Codec,
+  SharedCount,
+  SharedValue,
+  type SharedValueOptions,
+  type ValueCodec,
+  type ValueIn,
+  type VersionedValue,
+} from "./recipes/counters.js";
+export {
+  parseInstance,
+  parseUriSpec,
+  ServiceDiscovery,
+  type ServiceDiscoveryOptions,
+  type ServiceInstance,
+  type ServiceInstanceInput,
+  type ServiceType,
+  serializeInstance,
+  type UriSpecPart,
+} from "./recipes/discovery.js";
 export {
   Election,
   type ElectionNaming,
@@ -102,6 +134,14 @@ export {
   PersistentNodeTimeoutError,
 } from "./recipes/persistent-node.js";
 export {
+  LockingQueue,
+  type PutOptions,
+  Queue,
+  type QueueItem,
+  type QueueOptions,
+  type TakeOptions,
+} from "./recipes/queue.js";
+export {
   ReadWriteLock,
   type ReadWriteLockNaming,
   type ReadWriteLockOptions,
@@ -115,6 +155,7 @@ export {
   type SemaphoreOptions,
   SemaphoreTimeoutError,
 } from "./recipes/semaphore.js";
+export { RecipeClosedError, RecipeTimeoutError } from "./recipes/state-support.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";
