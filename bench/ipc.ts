@@ -54,6 +54,8 @@ export interface RunResult {
    * parent, and only for a server the benchmark started itself (see server-cpu.ts).
    */
   serverCpuUs?: number;
+  /** Requests the server received over the run (its `srvr` count), for a server the run started. */
+  serverRequests?: number;
   p50Us?: number;
   p99Us?: number;
   /** Lock scenarios: watch notifications all contending sessions received during the run. */

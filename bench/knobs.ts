@@ -34,6 +34,8 @@ export interface Knobs {
   readonly profDir: string;
   /** Extra JVM flags for a server the benchmark starts itself. */
   readonly serverJvmArgs: readonly string[];
+  /** The ZooKeeper line or release to start (BENCH_ZK_VERSION, else ZK_VERSION, else 3.9). */
+  readonly zkVersion: string;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -88,11 +90,19 @@ export function readKnobs(env: Env = process.env): Knobs {
     codecSamples: int(env, "BENCH_CODEC_SAMPLES", 7, 1),
     cpuProf: list(env, "BENCH_CPU_PROF"),
     profDir: env.BENCH_PROF_DIR || "bench/profiles",
+    zkVersion: env.BENCH_ZK_VERSION || env.ZK_VERSION || DEFAULT_ZK_VERSION,
     serverJvmArgs: (env.BENCH_SERVER_JVM_ARGS ?? DEFAULT_SERVER_JVM_ARGS.join(" "))
       .split(/\s+/)
       .filter((s) => s !== ""),
   };
 }
+
+/**
+ * The server line a run measures against, whatever else is installed (the harness's rule): a figure means
+ * little without the server it was taken against, and a machine's own package (Debian's 3.8.0) must not
+ * be measured by accident. BENCH_ZK_VERSION=3.8 (or an exact release) for another.
+ */
+export const DEFAULT_ZK_VERSION = "3.9";
 
 /**
  * The test harness runs servers with C1 only and a 256 MB heap so that test JVMs start fast and stay
@@ -114,7 +124,11 @@ function escapeRegExp(s: string): string {
 /** The knobs that differ from their defaults, as `NAME=value` words for the command line in results. */
 export function knobsSet(env: Env = process.env): string[] {
   return Object.keys(env)
-    .filter((k) => (k.startsWith("BENCH_") || k === "ZK_CONNECT" || k === "ZK_VERSION") && env[k] !== "")
+    .filter(
+      (k) =>
+        (k.startsWith("BENCH_") || k === "ZK_CONNECT" || k === "ZK_VERSION" || k === "ZK_SOURCES") &&
+        env[k] !== "",
+    )
     .sort()
     .map((k) => `${k}=${shellQuote(env[k]!)}`);
 }

@@ -16,13 +16,14 @@
  *   npm run bench -- --out FILE         also write the report with machine and command (RESULTS.md)
  */
 import { type ChildProcess, fork, spawnSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { availableParallelism } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../src/index.js";
-import { startZooKeeper, type ZooKeeperCluster } from "../test/harness/index.js";
+import { srvr, startZooKeeper, type ZooKeeperCluster } from "../src/testing/index.js";
+import { lineOf } from "../src/testing/versions.js";
 import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
 import {
   CODEC_CASES,
@@ -181,6 +182,8 @@ async function main(): Promise<void> {
   const network: NetworkResults = new Map();
   const codec: CodecResults = new Map();
   let zookeeper = "not started (codec only)";
+  /** The release line measured ("3.9"), which names the run's section of the results file. */
+  let serverLine = "codec only";
 
   const workers = new Map<ClientName, ClientWorker>();
   /** Why a ready client cannot run the lock scenarios (as its worker reports), or null. */
@@ -209,10 +212,16 @@ async function main(): Promise<void> {
     compileWorkers();
     if (scenarios.length > 0) {
       log("starting ZooKeeper...");
-      cluster = await startZooKeeper({ jvmArgs: knobs.serverJvmArgs });
-      zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : ""})`;
+      cluster = await startZooKeeper({ version: knobs.zkVersion, jvmArgs: knobs.serverJvmArgs });
+      zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : `, asked for ${knobs.zkVersion}`})`;
+      serverLine = lineOf(cluster.version);
       log(`ZooKeeper ${zookeeper} at ${cluster.connectString}`);
       const serverCpu = serverCpuReader(cluster.servers[0]?.pid);
+      const first = cluster.servers[0];
+      const serverRequests =
+        cluster.source === "external" || first === undefined
+          ? null
+          : async () => (await srvr(first.host, first.clientPort, 5_000))?.received ?? Number.NaN;
       setup = await ZooKeeper.connect(cluster.connectString);
       root = `/zkwire-bench-${process.pid}`;
       await setup.create(root);
@@ -255,7 +264,10 @@ async function main(): Promise<void> {
       for (const [client, reason] of skips.clients) log(`skipping ${client}: ${reason}`);
       const ready = clients.filter((c) => workers.has(c));
       for (const scenario of scenarios) {
-        await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, serverCpu);
+        await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, {
+          cpu: serverCpu,
+          requests: serverRequests,
+        });
       }
     }
     if (codecCases.length > 0 && codecImpls.length > 0) {
@@ -285,22 +297,21 @@ async function main(): Promise<void> {
   if (options.json) {
     for (const line of jsonLines(rows, memory, codecTable, skips)) process.stdout.write(`${line}\n`);
   } else {
-    process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips));
+    process.stdout.write(`ZooKeeper: ${zookeeper}\n\n`);
+    process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine));
   }
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
     const report = [
-      "# zkwire benchmark results",
-      "",
       machineMarkdown(machine, commandLine(args), started, [loadBefore, loadAverage()]),
       `- Knobs: ${knobs.rounds} rounds after ${knobs.warmup} warm-up, ${
         knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
-      markdown(rows, memory, knobs.memoryRequests, codecTable, skips),
+      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine),
     ].join("\n");
-    writeFileSync(options.out, report);
-    log(`report written to ${options.out}`);
+    writeFileSync(options.out, withSection(existing(options.out), serverLine, report));
+    log(`report written to ${options.out}, section "ZooKeeper ${serverLine}"`);
   }
 }
 
@@ -312,8 +323,9 @@ async function runScenario(
   knobs: Knobs,
   results: NetworkResults,
   skips: Skips,
-  serverCpu: (() => number) | null,
+  server: { cpu: (() => number) | null; requests: (() => Promise<number>) | null },
 ): Promise<void> {
+  const serverCpu = server.cpu;
   const runnable = ready.filter((client) => {
     if (scenario.workload.kind !== "lock") return true;
     const reason = lockSupport.get(client) ?? null;
@@ -328,6 +340,7 @@ async function runScenario(
     const warmup = round < knobs.warmup;
     const figures: string[] = [];
     for (const client of rotate(runnable, round)) {
+      const requestsBefore = await server.requests?.();
       const serverBefore = serverCpu?.();
       const answer = await workers.get(client)!.request({
         type: "run",
@@ -341,6 +354,8 @@ async function runScenario(
       if (answer.type === "result") {
         result = answer.result;
         if (serverCpu !== null) result.serverCpuUs = serverCpu() - serverBefore!;
+        // Read after the CPU: the srvr connection's own work is not the client's load.
+        if (server.requests !== null) result.serverRequests = (await server.requests()) - requestsBefore!;
         figures.push(`${client} ${summary(result)}`);
       } else {
         figures.push(`${client} failed: ${answer.type === "failed" ? answer.error : answer.type}`);
@@ -423,3 +438,27 @@ main().catch((err: unknown) => {
   log(`bench failed: ${(err as Error)?.stack ?? err}`);
   process.exit(1);
 });
+
+function existing(file: string): string {
+  return existsSync(file) ? readFileSync(file, "utf8") : "";
+}
+
+/**
+ * The results file holds one full run per server line, each in its own section: a run replaces the
+ * section of its line and keeps the others, newest line first.
+ */
+function withSection(file: string, line: string, report: string): string {
+  const sections = new Map<string, string>();
+  const marked = /<!-- bench:line=([^ ]+) -->\n([\s\S]*?)<!-- \/bench:line -->/g;
+  for (const match of file.matchAll(marked)) sections.set(match[1]!, match[2]!);
+  sections.set(line, `## ZooKeeper ${line}\n\n${report.trimEnd()}\n`);
+  const order = [...sections.keys()].sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
+  return [
+    "# zkwire benchmark results",
+    "",
+    "One full run per ZooKeeper release line (`BENCH_ZK_VERSION`); `npm run bench -- --out bench/RESULTS.md`",
+    "replaces the section of the line it ran against.",
+    "",
+    ...order.map((key) => `<!-- bench:line=${key} -->\n${sections.get(key)}<!-- /bench:line -->\n`),
+  ].join("\n");
+}

@@ -24,9 +24,9 @@ import {
   WatcherEvent,
   Xid,
 } from "../src/protocol/index.js";
-import { fourLetterWord } from "./harness/four-letter-word.js";
-import { FaultProxy } from "./harness/proxy.js";
-import { startZooKeeper, type ZooKeeperCluster } from "./harness/zookeeper.js";
+import { fourLetterWord } from "../src/testing/four-letter-word.js";
+import { FaultProxy } from "../src/testing/proxy.js";
+import { startZooKeeper, type ZooKeeperCluster } from "../src/testing/zookeeper.js";
 
 /** Each run opens real sockets, so fewer than the codec's pure property tests. */
 const numRuns = Number(process.env.FC_NET_RUNS ?? 40);

@@ -12,7 +12,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { mkdir, mkdtemp, readdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { cacheRoot } from "../harness/maven.js";
+import { cacheRoot } from "../../src/testing/maven.js";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const BIN = join(REPO, "dist", "cli", "main.js");

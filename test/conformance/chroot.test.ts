@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ZooKeeper } from "../../src/index.js";
+import { requires } from "../support/features.js";
 import { brief, connect, Fixture, nextEvent, Recorder, SHARED, within, zkError } from "./helpers.js";
 
 let fx: Fixture;
@@ -119,7 +120,8 @@ describe("chroot", () => {
     });
   });
 
-  it("persistent watch events carry client paths", async () => {
+  it("persistent watch events carry client paths", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     await zk.create("/pw");
     await using recursive = await zk.addWatch("/pw", { mode: "persistentRecursive" });
     await using plain = await zk.addWatch("/pw");

@@ -17,7 +17,7 @@ import {
   ZooKeeperError,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import {
   argumentError,
   connect,

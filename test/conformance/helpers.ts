@@ -15,7 +15,7 @@ import {
   ZooKeeperError,
   type ZooKeeperOptions,
 } from "../../src/index.js";
-import { fourLetterWord } from "../harness/four-letter-word.js";
+import { fourLetterWord } from "../../src/testing/four-letter-word.js";
 
 /** "127.0.0.1:port" of the run's shared standalone server. */
 export const SHARED: string = inject("zkConnect");

@@ -6,7 +6,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ClientErrorCode, ErrorCode, type SessionState, ZooKeeper } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
+import { requires } from "../support/features.js";
 import { connect, Fixture, nextEvent, rejectionOf, SHARED, within, zkError } from "./helpers.js";
 
 let fx: Fixture;
@@ -180,7 +181,8 @@ describe("AbortSignal and timeout", () => {
 
   // An addWatch aborted while in flight rejects, so the caller never gets the PersistentWatch and cannot
   // close it: when the server's reply arrives anyway, the client takes the watch off the server again.
-  it("an addWatch aborted in flight leaves no watch behind", async () => {
+  it("an addWatch aborted in flight leaves no watch behind", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     await using proxy = await startProxy();
     await using zk = await connect(proxy.connectString);
     const { path } = await zk.create(fx.path("aborted-watch"));

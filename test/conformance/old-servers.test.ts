@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { SessionState, ZooKeeper } from "../../src/index.js";
-import { startZooKeeper, type ZooKeeperCluster } from "../harness/zookeeper.js";
+import { startZooKeeper, type ZooKeeperCluster } from "../../src/testing/zookeeper.js";
 import { connect, nextEvent, serverWatches, within, zkError } from "./helpers.js";
 
 let v35: ZooKeeperCluster;

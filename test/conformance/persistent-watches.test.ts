@@ -3,12 +3,13 @@
  * server still holds a watch is asked of the server, twice over: checkWatches on this session, and the
  * `wchc` four-letter word (sessions and the paths they watch), which does not go through the client.
  *
- * Written for the shared 3.9 server: checkWatches and removeWatches know the persistent watch types
- * only since 3.9 (ZOOKEEPER-4472). On 3.6-3.8 (ZK_VERSION) these tests fail, rightly: closing a
- * persistent watch does not remove it there (see old-servers.test.ts).
+ * checkWatches and removeWatches know the persistent watch types only since 3.9 (ZOOKEEPER-4472): on
+ * 3.6-3.8 closing a persistent watch does not remove it from the server (see old-servers.test.ts), so
+ * the tests that ask the server are skipped there, with that reason (test/support/features.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { PersistentWatch, ZooKeeper } from "../../src/index.js";
+import { requires } from "../support/features.js";
 import {
   brief,
   connect,
@@ -38,7 +39,8 @@ async function take(watch: PersistentWatch, n: number): Promise<string[]> {
 }
 
 describe("addWatch persistent", () => {
-  it("sees every change to the node itself, stays registered, and is removed on break", async () => {
+  it("sees every change to the node itself, stays registered, and is removed on break", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("p"));
     const watch = await zk.addWatch(path);
@@ -71,7 +73,8 @@ describe("addWatch persistent", () => {
     expect(await serverWatches(zk, path)).toBe(false);
   });
 
-  it("persistentRecursive: the node and every descendant, but no NodeChildrenChanged", async () => {
+  it("persistentRecursive: the node and every descendant, but no NodeChildrenChanged", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("r"));
     const controller = new AbortController();
@@ -104,7 +107,8 @@ describe("addWatch persistent", () => {
     expect(await serverWatches(zk, path)).toBe(false);
   });
 
-  it("`await using` unregisters at the end of the scope", async () => {
+  it("`await using` unregisters at the end of the scope", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("using"));
     {
@@ -117,7 +121,8 @@ describe("addWatch persistent", () => {
     expect(await serverWatches(zk, path)).toBe(false);
   });
 
-  it("an already-aborted signal is refused before anything is registered", async () => {
+  it("an already-aborted signal is refused before anything is registered", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("pre-aborted"));
     const reason = new Error("not wanted");
@@ -125,7 +130,8 @@ describe("addWatch persistent", () => {
     expect(await zk.checkWatches(path, "persistent")).toBe(false);
   });
 
-  it("two watches on one path: closing one keeps the server's watch for the other", async () => {
+  it("two watches on one path: closing one keeps the server's watch for the other", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("two"));
     const first = await zk.addWatch(path);
@@ -156,7 +162,8 @@ describe("addWatch persistent", () => {
     await reader.close();
   });
 
-  it("removeWatches on the path ends the iteration with a PersistentWatchRemoved event", async () => {
+  it("removeWatches on the path ends the iteration with a PersistentWatchRemoved event", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("removed"));
     const watch = await zk.addWatch(path, { mode: "persistentRecursive" });
@@ -171,7 +178,8 @@ describe("addWatch persistent", () => {
     expect(watch.closed).toBe(true);
   });
 
-  it("watches of different sessions are independent", async () => {
+  it("watches of different sessions are independent", async (ctx) => {
+    requires(ctx, "checkWatchesByType");
     const { zk } = fx;
     const { path } = await zk.create(fx.path("sessions"));
     await using other = await connect();

@@ -6,8 +6,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { digestId, type ZooKeeper } from "../../src/index.js";
-import type { ZooKeeperServer } from "../harness/server.js";
-import { startZooKeeper, type ZooKeeperCluster } from "../harness/zookeeper.js";
+import type { ZooKeeperServer } from "../../src/testing/server.js";
+import { startZooKeeper, type ZooKeeperCluster } from "../../src/testing/zookeeper.js";
 import { connect, within, zkError } from "./helpers.js";
 
 let cluster: ZooKeeperCluster;

@@ -11,7 +11,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MAX_TTL, ZkArgumentError, type ZooKeeper } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { argumentError, connect, Fixture, SHARED } from "./helpers.js";
 
 let fx: Fixture;

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { WatchedEvent } from "../../src/index.js";
-import { compareVersions } from "../harness/versions.js";
+import { compareVersions } from "../../src/testing/versions.js";
 import { brief, connect, Fixture, Recorder, SHARED_VERSION, within, zkError } from "./helpers.js";
 
 const atLeast = (version: string, minimum: string) => compareVersions(version, minimum) >= 0;

@@ -17,7 +17,7 @@ import {
   ReplyHeader,
   RequestHeader,
 } from "../../src/protocol/records/index.js";
-import { SUPPORTED_VERSION_LINES, startZooKeeper } from "../harness/index.js";
+import { SUPPORTED_VERSION_LINES, startZooKeeper } from "../../src/testing/index.js";
 
 function frame(...parts: Buffer[]): Buffer {
   const body = Buffer.concat(parts);

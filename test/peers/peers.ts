@@ -23,6 +23,11 @@
  * ~0.5 s; kazoo ~0.06 s). Tests start several JVMs at once, so the last is the default. An AppCDS
  * archive would save another ~0.1 s but needs a jar and a dump run per install: not worth it yet.
  *
+ * Other recipes' peer programs (a Curator LeaderLatch, a kazoo Election, ...) live beside the lock
+ * contenders: every `curator/*.java` is compiled together into one classes dir, and spawnCuratorProgram /
+ * spawnKazooProgram run any of them with the same JSON-lines plumbing (`waitForEvent`, `send`, `kill`).
+ * Each program's header comment is its protocol.
+ *
  * Run as a script it installs: `npx tsx test/peers/peers.ts install [curator] [kazoo]` (.ci/install-peers).
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -31,9 +36,9 @@ import { existsSync } from "node:fs";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve as resolvePath } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { copyDependenciesArgs, exclusive, writeAtomically } from "../harness/cache-lock.js";
-import { cacheRoot } from "../harness/maven.js";
-import { trackChild } from "../harness/reaper.js";
+import { copyDependenciesArgs, exclusive, writeAtomically } from "../../src/testing/cache-lock.js";
+import { cacheRoot } from "../../src/testing/maven.js";
+import { trackChild } from "../../src/testing/reaper.js";
 
 export type PeerName = "curator" | "kazoo";
 
@@ -41,8 +46,18 @@ export type PeerName = "curator" | "kazoo";
 export const CURATOR_VERSION = process.env.ZKWIRE_CURATOR_VERSION ?? "5.9.0";
 export const KAZOO_VERSION = process.env.ZKWIRE_KAZOO_VERSION ?? "2.11.0";
 
-const CURATOR_SOURCE = fileURLToPath(new URL("./curator/LockContender.java", import.meta.url));
-const KAZOO_SCRIPT = fileURLToPath(new URL("./kazoo/lock_contender.py", import.meta.url));
+const CURATOR_DIR = fileURLToPath(new URL("./curator/", import.meta.url));
+const CURATOR_SOURCE = join(CURATOR_DIR, "LockContender.java");
+const KAZOO_DIR = fileURLToPath(new URL("./kazoo/", import.meta.url));
+const KAZOO_SCRIPT = join(KAZOO_DIR, "lock_contender.py");
+
+/** Every Java peer program, compiled together (one javac, one classes dir per set of sources). */
+async function curatorSources(): Promise<string[]> {
+  return (await readdir(CURATOR_DIR))
+    .filter((name) => name.endsWith(".java"))
+    .sort()
+    .map((name) => join(CURATOR_DIR, name));
+}
 
 /** Startup flags for short-lived JVMs: C2 and a parallel GC only compete with the others for the cores. */
 const JVM_FLAGS = ["-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-XX:-UsePerfData"];
@@ -131,14 +146,16 @@ export function installCurator(options: InstallOptions = {}): Promise<CuratorIns
 
 async function installCuratorNow(root: string, version: string): Promise<CuratorInstall> {
   const dir = join(root, `curator-${version}`);
-  const source = await readFile(CURATOR_SOURCE);
-  const classesDir = join(dir, `classes-${createHash("sha256").update(source).digest("hex").slice(0, 12)}`);
-  const ready = () =>
-    existsSync(join(dir, "classpath.json")) && existsSync(join(classesDir, "LockContender.class"));
+  const sources = await curatorSources();
+  const hash = createHash("sha256");
+  for (const source of sources) hash.update(source).update(await readFile(source));
+  const classesDir = join(dir, `classes-${hash.digest("hex").slice(0, 12)}`);
+  // The classes dir appears whole (renamed from a temp dir once javac succeeded) or not at all.
+  const ready = () => existsSync(join(dir, "classpath.json")) && existsSync(classesDir);
   if (!ready()) {
     await exclusive(join(root, `.lock-curator-${version}`), ready, async () => {
       if (!existsSync(join(dir, "classpath.json"))) await resolveCurator(dir, version);
-      if (!existsSync(join(classesDir, "LockContender.class"))) await compileContender(dir, classesDir);
+      if (!existsSync(classesDir)) await compilePrograms(dir, classesDir, sources);
     });
   }
   return { version, dir, classpath: await curatorJars(dir), classesDir, java: javaExecutable("java") };
@@ -201,7 +218,7 @@ async function resolveCurator(dir: string, version: string): Promise<void> {
   await writeAtomically(join(dir, "classpath.json"), `${JSON.stringify(jars, null, 2)}\n`);
 }
 
-async function compileContender(dir: string, classesDir: string): Promise<void> {
+async function compilePrograms(dir: string, classesDir: string, sources: readonly string[]): Promise<void> {
   const temp = `${classesDir}.tmp-${process.pid}-${randomBytes(4).toString("hex")}`;
   const javac = javaExecutable("javac");
   try {
@@ -211,7 +228,7 @@ async function compileContender(dir: string, classesDir: string): Promise<void> 
       "-d",
       temp,
       "-nowarn",
-      CURATOR_SOURCE,
+      ...sources,
     ]);
     if (result.code !== 0)
       throw new PeerError(
@@ -485,6 +502,16 @@ export interface ContenderHandle extends AsyncDisposable {
   quit(): Promise<ContenderResult>;
   /** Signals the process (default SIGKILL) if it still runs. */
   kill(signal?: NodeJS.Signals): void;
+  /** Writes one command line to the program's stdin (any peer program's protocol). */
+  send(line: string): void;
+  /** The first event named `name` (from the start) that `match` accepts, waiting for it if need be. */
+  waitForEvent(name: string, match?: (event: PeerEvent) => boolean, timeoutMs?: number): Promise<PeerEvent>;
+}
+
+/** An event of any peer program: one JSON object per stdout line, with an `event` name. */
+export interface PeerEvent {
+  readonly event: string;
+  readonly [field: string]: unknown;
 }
 
 const running = new Set<ContenderHandle>();
@@ -536,13 +563,51 @@ export async function spawnKazooContender(
   return start("kazoo", kazoo.python, ["-u", KAZOO_SCRIPT, ...protocolArgs(options), ...extra], options);
 }
 
+export interface ProgramOptions {
+  /** Names the process in messages and in its events' `id`. */
+  readonly id: string;
+  /** The process is killed after this long; default 120 s. */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * Runs the Java peer program `mainClass` (a class in test/peers/curator/) on Curator's classpath, with
+ * the flags of a short-lived JVM. Its stdout is JSON lines; read them with waitForEvent.
+ */
+export async function spawnCuratorProgram(
+  mainClass: string,
+  args: readonly string[],
+  options: ProgramOptions,
+  install: InstallOptions = {},
+): Promise<ContenderHandle> {
+  const curator = await installCurator(install);
+  const jvm = [...JVM_FLAGS, "-cp", [curator.classesDir, ...curator.classpath].join(":"), mainClass];
+  return start("curator", curator.java, [...jvm, ...args], options);
+}
+
+/** Runs the Python peer program `script` (a file in test/peers/kazoo/) with kazoo's interpreter. */
+export async function spawnKazooProgram(
+  script: string,
+  args: readonly string[],
+  options: ProgramOptions,
+  install: InstallOptions = {},
+): Promise<ContenderHandle> {
+  const kazoo = await installKazoo(install);
+  return start("kazoo", kazoo.python, ["-u", join(KAZOO_DIR, script), ...args], options);
+}
+
 interface Waiter {
   readonly match: (event: ContenderEvent) => boolean;
   readonly resolve: (event: ContenderEvent) => void;
   readonly reject: (error: Error) => void;
 }
 
-function start(peer: PeerName, command: string, args: string[], options: ContenderOptions): ContenderHandle {
+function start(
+  peer: PeerName,
+  command: string,
+  args: string[],
+  options: Pick<ContenderOptions, "id" | "timeoutMs">,
+): ContenderHandle {
   const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "pipe", "pipe"] });
   // The harness's reaper SIGKILLs it if this process exits or dies first; it only ever signals pids it
   // was given, i.e. processes we started.
@@ -662,6 +727,12 @@ function start(peer: PeerName, command: string, args: string[], options: Contend
     ready: waitFor((event): event is ReadyEvent => event.event === "ready"),
     result,
     waitFor,
+    send,
+    waitForEvent: (name, match = () => true, timeoutMs) =>
+      waitFor(
+        (event): event is ContenderEvent => event.event === name && match(event as unknown as PeerEvent),
+        timeoutMs,
+      ) as unknown as Promise<PeerEvent>,
     go: () => send("go"),
     acquire: (timeoutMs) => {
       const n = ++manualCount;

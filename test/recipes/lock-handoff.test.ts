@@ -16,7 +16,8 @@ import {
   type WatchedEvent,
   ZooKeeper,
 } from "../../src/index.js";
-import { startZooKeeper } from "../harness/index.js";
+import { startZooKeeper } from "../../src/testing/index.js";
+import { requires } from "../support/features.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -85,7 +86,8 @@ async function queueOfThree(connectString: string, path: string, options: LockOp
 }
 
 describe("lock hand-over", () => {
-  it("a released lease hands over without another listing: both events carry the release's zxid", async () => {
+  it("a released lease hands over without another listing: both events carry the release's zxid", async (ctx) => {
+    requires(ctx, "eventZxid");
     const path = `${root}/${randomUUID().slice(0, 8)}`;
     const q = await queueOfThree(connect, path);
     const events: WatchedEvent[] = [];

@@ -9,8 +9,8 @@ import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { ZooKeeper } from "../../src/index.js";
-import { startZooKeeper } from "../harness/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { startZooKeeper } from "../../src/testing/index.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 
 const fixture = resolve(import.meta.dirname, "fixtures/contender.ts");
 

@@ -16,7 +16,7 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");

@@ -15,8 +15,8 @@ import {
   ZooKeeperError,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { startZooKeeper, type ZooKeeperCluster } from "../harness/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { startZooKeeper, type ZooKeeperCluster } from "../../src/testing/index.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 
 const shared = inject("zkConnect");
 const target = () => {

@@ -31,11 +31,12 @@ import { ConnectError, ZooKeeper, ZooKeeperError, type ZooKeeperOptions } from "
 import {
   type ConfigMap,
   compareVersions,
+  jvmSources,
   startZooKeeper,
   type ZooKeeperCluster,
   type ZooKeeperServer,
-} from "../harness/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+} from "../../src/testing/index.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { rejection, until, waitForState } from "../support/wait.js";
 
 const LOCAL_SESSIONS: ConfigMap = { localSessionsEnabled: true, localSessionsUpgradingEnabled: true };
@@ -49,7 +50,7 @@ function ensemble(config: ConfigMap, wait?: "none"): Promise<ZooKeeperCluster> {
     jvmProperties: { "readonlymode.enabled": true },
     config,
     // The scenario kills and restarts members: JVMs this process owns.
-    sources: ["local", "maven"],
+    sources: jvmSources(),
     ...(wait === undefined ? {} : { wait }),
   });
 }

@@ -32,8 +32,13 @@ import {
   type ZooKeeperOptions,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { compareVersions, startZooKeeper, type ZooKeeperCluster } from "../harness/index.js";
-import { FaultProxy } from "../harness/proxy.js";
+import {
+  compareVersions,
+  jvmSources,
+  startZooKeeper,
+  type ZooKeeperCluster,
+} from "../../src/testing/index.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 import { rejection, waitForState } from "../support/wait.js";
 
 const JAAS = `Server {
@@ -65,7 +70,7 @@ beforeAll(async () => {
   const start = (extra: Record<string, boolean>) =>
     startZooKeeper({
       // The JVM reads a JAAS file this process wrote: a server started here, not a container.
-      sources: ["local", "maven"],
+      sources: jvmSources(),
       jvmProperties: { "java.security.auth.login.config": jaas, ...SASL_PROPERTIES, ...extra },
     });
   [open, required] = await Promise.all([

@@ -19,10 +19,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ConnectError, Perms, ZooKeeper, ZooKeeperError, type ZooKeeperOptions } from "../../src/index.js";
 import {
   compareVersions,
+  jvmSources,
   type MemberLayout,
   startZooKeeper,
   type ZooKeeperCluster,
-} from "../harness/index.js";
+} from "../../src/testing/index.js";
 import { makeCertificates, type TestCertificates } from "./support/certs.js";
 
 let certs: TestCertificates;
@@ -104,7 +105,8 @@ beforeAll(async () => {
   const start = (clientAuth: "none" | "need") =>
     startZooKeeper({
       // The servers read files this process wrote: a JVM started here, not a container or ZK_CONNECT.
-      sources: ["local", "maven"],
+      sources: jvmSources(),
+      needs: ["tls"],
       extraPorts: ["secureClient"],
       config: tlsConfig(clientAuth),
     });

@@ -8,7 +8,7 @@ import { afterEach, describe, expect, inject, it, vi } from "vitest";
 import { ConnectError, parseConnectString, ZkArgumentError, ZooKeeper } from "../../src/index.js";
 import { OpCode, Xid } from "../../src/protocol/constants.js";
 import { shuffled } from "../../src/session/connect-string.js";
-import { FaultProxy } from "../harness/proxy.js";
+import { FaultProxy } from "../../src/testing/proxy.js";
 
 const shared = inject("zkConnect");
 const target = () => {

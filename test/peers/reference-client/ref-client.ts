@@ -6,8 +6,8 @@
 import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
-import { defaultJava } from "../../harness/config.js";
-import { resolveFromMaven } from "../../harness/maven.js";
+import { defaultJava } from "../../../src/testing/config.js";
+import { resolveFromMaven } from "../../../src/testing/maven.js";
 
 export type RefAnswer =
   | { ok: true; children?: string[]; data?: string; path?: string }

@@ -1,6 +1,6 @@
 /**
  * Pre-fetches ZooKeeper servers into the cache so test runs start without Maven:
- *   npx tsx test/harness/install.ts 3.9 3.5.10 3.8.4
+ *   npx tsx src/testing/install.ts 3.9 3.5.10 3.8.4
  * Prints "<asked> <version> <dir>" per line; exits 1 if any could not be resolved.
  */
 import { resolveFromMaven } from "./maven.js";

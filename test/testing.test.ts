@@ -15,10 +15,11 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import type { TestProject } from "vitest/node";
-import setup from "./harness/global-setup.js";
 import {
+  defaultSources,
   FourLetterWordError,
   fourLetterWord,
+  jvmSources,
   NotOwnedServerError,
   parseSrvr,
   resolveFromMaven,
@@ -26,7 +27,8 @@ import {
   SUPPORTED_VERSION_LINES,
   startZooKeeper,
   ZooKeeperNotFoundError,
-} from "./harness/index.js";
+} from "../src/testing/index.js";
+import setup from "./support/global-setup.js";
 
 const external = Boolean(process.env.ZK_CONNECT);
 /** The harness's own tests need processes they control, never ZK_CONNECT. */
@@ -76,6 +78,8 @@ describe("fourLetterWord and srvr parsing", () => {
 describe("finding ZooKeeper", () => {
   it("says why each source was not used", async () => {
     vi.stubEnv("ZK_CONNECT", "");
+    // A ZOOKEEPER_HOME without a server in it, so that the answer does not depend on what is installed.
+    vi.stubEnv("ZOOKEEPER_HOME", tmpdir());
     try {
       const error = await startZooKeeper({ sources: "external,local", version: "3.9" }).catch(
         (e: unknown) => e,
@@ -84,7 +88,7 @@ describe("finding ZooKeeper", () => {
       const attempts = (error as ZooKeeperNotFoundError).attempts;
       expect(attempts.map((a) => a.source)).toEqual(["external", "local"]);
       expect(attempts[0]?.reason).toMatch(/ZK_CONNECT is not set/);
-      expect(attempts[1]?.reason).toMatch(/version 3\.9 was asked for/);
+      expect(attempts[1]?.reason).toMatch(/has no zookeeper-<version>\.jar/);
       expect((error as Error).message).toMatch(/install Java/);
     } finally {
       vi.unstubAllEnvs();
@@ -231,7 +235,7 @@ describe.skipIf(external)("failures and clean-up", () => {
   });
 
   it("kills the JVM even when the test process is SIGKILLed", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", "test/harness/fixtures/start-and-hang.ts"], {
+    const child = spawn(process.execPath, ["--import", "tsx", "test/support/fixtures/start-and-hang.ts"], {
       env: { ...process.env, ZK_TEST_SOURCES: SOURCES },
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -252,7 +256,7 @@ describe.skipIf(external)("failures and clean-up", () => {
 });
 
 describe.skipIf(external)("a local installation (ZOOKEEPER_HOME)", () => {
-  it("runs the jars of an unpacked release, and only when no version is asked for", async () => {
+  it("runs the jars of an unpacked release, and only when its version is the one asked for", async () => {
     const resolved = await resolveFromMaven("3.9");
     const home = await mkdtemp(join(tmpdir(), "zkwire-home-"));
     try {
@@ -261,11 +265,29 @@ describe.skipIf(external)("a local installation (ZOOKEEPER_HOME)", () => {
       for (const jar of resolved.classpath) await symlink(jar, join(home, "lib", basename(jar)));
       vi.stubEnv("ZOOKEEPER_HOME", home);
       vi.stubEnv("ZK_VERSION", "");
-      await using zk = await startZooKeeper({ sources: "local" });
+      vi.stubEnv("ZK_SOURCES", "");
+      // Setting ZOOKEEPER_HOME asks for it: the default sources then try it first.
+      await using zk = await startZooKeeper();
       expect(zk.source).toBe("local");
       expect(zk.version).toBe(resolved.version);
-      const error = await startZooKeeper({ sources: "local", version: "3.9" }).catch((e: unknown) => e);
-      expect((error as ZooKeeperNotFoundError).attempts[0]?.reason).toMatch(/asked for/);
+      const error = await startZooKeeper({ sources: "local", version: "3.8" }).catch((e: unknown) => e);
+      expect((error as ZooKeeperNotFoundError).attempts[0]?.reason).toMatch(/3\.8 was asked for/);
+    } finally {
+      vi.unstubAllEnvs();
+      await rm(home, { recursive: true, force: true });
+    }
+  });
+
+  it("is passed over for a server that must do TLS when it has no Netty codec, saying so", async () => {
+    const resolved = await resolveFromMaven("3.9");
+    const home = await mkdtemp(join(tmpdir(), "zkwire-home-"));
+    try {
+      // Like Debian's package: the server jar without Netty.
+      for (const jar of resolved.classpath.filter((jar) => !basename(jar).startsWith("netty-")))
+        await symlink(jar, join(home, basename(jar)));
+      vi.stubEnv("ZOOKEEPER_HOME", home);
+      const error = await startZooKeeper({ sources: "local", needs: ["tls"] }).catch((e: unknown) => e);
+      expect((error as ZooKeeperNotFoundError).attempts[0]?.reason).toMatch(/no Netty codec/);
     } finally {
       vi.unstubAllEnvs();
       await rm(home, { recursive: true, force: true });
@@ -283,6 +305,20 @@ describe.skipIf(external)("a local installation (ZOOKEEPER_HOME)", () => {
     } finally {
       vi.unstubAllEnvs();
     }
+  });
+});
+
+describe("which sources a run tries", () => {
+  it("never an installed server unless asked for: ZOOKEEPER_HOME or ZK_SOURCES=local", () => {
+    expect(defaultSources({})).toEqual(["external", "maven", "testcontainers"]);
+    expect(defaultSources({ ZOOKEEPER_HOME: "/opt/zookeeper" })).toEqual([
+      "external",
+      "local",
+      "maven",
+      "testcontainers",
+    ]);
+    expect(jvmSources({})).toEqual(["maven"]);
+    expect(jvmSources({ ZK_SOURCES: "local,maven,testcontainers" })).toEqual(["local", "maven"]);
   });
 });
 

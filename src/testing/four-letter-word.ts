@@ -66,6 +66,8 @@ export interface SrvrAnswer {
   readonly mode: ServerMode;
   readonly zxid: bigint;
   readonly nodeCount: number;
+  /** Packets received from clients since the server started (or since `srst`). */
+  readonly received: number;
 }
 
 const MODES: ReadonlySet<string> = new Set(["leader", "follower", "observer", "standalone", "read-only"]);
@@ -86,6 +88,7 @@ export function parseSrvr(text: string): SrvrAnswer | undefined {
     mode: mode as ServerMode,
     zxid: zxid === undefined ? 0n : BigInt(zxid),
     nodeCount: Number(field("Node count") ?? 0),
+    received: Number(field("Received") ?? 0),
   };
 }
 

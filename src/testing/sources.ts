@@ -1,10 +1,16 @@
 /**
  * Where a ZooKeeper for the tests comes from, tried in order (ZK_SOURCES or the `sources` option):
  *   external        ZK_CONNECT / `connect`: a running server; the harness starts nothing
- *   local           ZOOKEEPER_HOME or the Debian package, only when no version was asked for
+ *   local           ZOOKEEPER_HOME or the Debian package: only when asked for (see defaultSources), and
+ *                   only when its version matches the asked one
  *   maven           the asked version (default newest 3.9.x) from Maven Central, run with local java
  *   testcontainers  the official image, when a Docker engine answers and testcontainers is installed
  * Each source that is passed over says why, and all reasons end up in one ZooKeeperNotFoundError.
+ *
+ * The rule: a run gets the release line it names (ZK_VERSION, default the newest 3.9 that resolves),
+ * whatever else the machine has installed. A machine with Debian's zookeeper 3.8.0 package must not
+ * silently test (or benchmark) against 3.8.0 when nothing asked for it; a local installation is used only
+ * when asked for, with ZOOKEEPER_HOME or ZK_SOURCES=local.
  */
 import { spawnSync } from "node:child_process";
 import { HarnessError, type SourceAttempt, ZooKeeperNotFoundError } from "./errors.js";
@@ -12,7 +18,7 @@ import { findLocalInstall } from "./local.js";
 import { type MavenOptions, resolveFromMaven } from "./maven.js";
 import { parseConnectString } from "./server.js";
 import { dockerUnavailable, loadTestcontainers } from "./testcontainers.js";
-import { DEFAULT_VERSION_LINE } from "./versions.js";
+import { DEFAULT_VERSION_LINE, lineOf, parseVersionSpec } from "./versions.js";
 
 export const SOURCE_NAMES = ["external", "local", "maven", "testcontainers"] as const;
 export type SourceName = (typeof SOURCE_NAMES)[number];
@@ -38,6 +44,46 @@ export interface SourceRequest extends MavenOptions {
   readonly connect: string | undefined;
   readonly sources: readonly SourceName[];
   readonly java: string;
+  /** What the server must be able to do beyond the defaults (see ServerNeed). */
+  readonly needs?: readonly ServerNeed[];
+}
+
+/**
+ * Abilities not every installation has. "tls": NettyServerCnxnFactory, i.e. Netty's codec on the
+ * classpath (Debian's zookeeper package ships without it; the Maven artifact and the image have it).
+ */
+export type ServerNeed = "tls";
+
+/** Why a local installation cannot serve `needs`, or undefined when it can. */
+function localLacks(classpath: readonly string[], needs: readonly ServerNeed[]): string | undefined {
+  if (needs.includes("tls") && !classpath.some((jar) => /(^|\/)netty-codec[^/]*\.jar$/.test(jar)))
+    return "the local installation has no Netty codec on its classpath, which TLS needs";
+  return undefined;
+}
+
+/**
+ * The sources for a test that must start a JVM itself (it passes files or system properties to the
+ * server): the run's sources (ZK_SOURCES, else the default) less those that start no JVM here.
+ */
+export function jvmSources(env: NodeJS.ProcessEnv = process.env): SourceName[] {
+  const all = env.ZK_SOURCES ? parseSources(env.ZK_SOURCES) : defaultSources(env);
+  return all.filter((source) => source === "local" || source === "maven");
+}
+
+/**
+ * The sources tried when neither ZK_SOURCES nor the `sources` option says: a local installation only
+ * when ZOOKEEPER_HOME points at one (asking for it by name), never the Debian package by accident.
+ */
+export function defaultSources(env: NodeJS.ProcessEnv = process.env): SourceName[] {
+  return env.ZOOKEEPER_HOME
+    ? ["external", "local", "maven", "testcontainers"]
+    : ["external", "maven", "testcontainers"];
+}
+
+/** Whether `version` ("3.8.0") is what `spec` ("3.8" or "3.8.0") asks for. */
+export function versionMatches(version: string, spec: string): boolean {
+  const asked = parseVersionSpec(spec);
+  return asked.kind === "line" ? lineOf(version) === asked.line : version === asked.version;
 }
 
 export function parseSources(value: string | readonly string[]): SourceName[] {
@@ -92,16 +138,24 @@ export async function findZooKeeper(request: SourceRequest): Promise<Runtime> {
         return { source, connect: request.connect };
       }
       case "local": {
-        if (request.version !== undefined) {
-          skip(
-            source,
-            `version ${request.version} was asked for; a local installation is used only when none is`,
-          );
-          break;
-        }
         const local = findLocalInstall();
         if ("reason" in local) {
           skip(source, local.reason);
+          break;
+        }
+        if (
+          request.version !== undefined &&
+          !(local.version && versionMatches(local.version, request.version))
+        ) {
+          skip(
+            source,
+            `version ${request.version} was asked for; the local installation (${local.home}) is ${local.version ?? "of unknown version"}`,
+          );
+          break;
+        }
+        const lacking = localLacks(local.classpath, request.needs ?? []);
+        if (lacking !== undefined) {
+          skip(source, lacking);
           break;
         }
         const noJava = javaUnavailable(request.java);

@@ -55,7 +55,7 @@ import {
   RequestHeader,
   Xid,
   ZkProtocolError,
-} from "../../src/protocol/index.js";
+} from "../protocol/index.js";
 
 export type Direction = "request" | "reply";
 

@@ -36,7 +36,14 @@ import {
   type WaitFor,
   type ZooKeeperServer,
 } from "./server.js";
-import { findZooKeeper, parseSources, type Runtime, SOURCE_NAMES, type SourceName } from "./sources.js";
+import {
+  defaultSources,
+  findZooKeeper,
+  parseSources,
+  type Runtime,
+  type ServerNeed,
+  type SourceName,
+} from "./sources.js";
 import { startContainer } from "./testcontainers.js";
 import { parseVersionSpec } from "./versions.js";
 
@@ -46,15 +53,20 @@ export { ZooKeeperCluster };
 export interface ZooKeeperOptions {
   /** Members; 1 (default) is a standalone server, more is an ensemble with ids 1..N. */
   readonly servers?: number;
-  /** "3.9" (newest 3.9.x that resolves) or "3.8.4"; default $ZK_VERSION, else any local or newest 3.9. */
+  /** "3.9" (newest 3.9.x that resolves) or "3.8.4"; default $ZK_VERSION, else the newest 3.9. */
   readonly version?: string;
-  /** Sources in order; default $ZK_SOURCES, else external,local,maven,testcontainers. */
+  /**
+   * Sources in order; default $ZK_SOURCES, else external,maven,testcontainers (with local after external
+   * when ZOOKEEPER_HOME is set): an installed server is used only when asked for.
+   */
   readonly sources?: string | readonly SourceName[];
   /**
    * Use running servers ("host:port,..."), start nothing; default $ZK_CONNECT. Given as an option it
    * also makes `sources` default to ["external"], so an explicit address is never silently replaced.
    */
   readonly connect?: string;
+  /** Abilities the server must have, e.g. ["tls"]: a source that cannot provide them is passed over. */
+  readonly needs?: readonly ServerNeed[];
   /** zoo.cfg entries over the defaults (null removes one); a function gets each member's ports and dirs. */
   readonly config?: PerMember<ConfigMap>;
   /** -D system properties over the defaults (null removes one), e.g. { "readonlymode.enabled": true }. */
@@ -97,9 +109,11 @@ export async function startZooKeeper(options: ZooKeeperOptions = {}): Promise<Zo
     version,
     connect: options.connect ?? (env.ZK_CONNECT || undefined),
     sources: parseSources(
-      options.sources ?? (options.connect !== undefined ? ["external"] : env.ZK_SOURCES || SOURCE_NAMES),
+      options.sources ??
+        (options.connect !== undefined ? ["external"] : env.ZK_SOURCES || defaultSources(env)),
     ),
     java,
+    needs: options.needs,
     cacheDir: options.cacheDir,
     mvn: options.mvn,
   });
