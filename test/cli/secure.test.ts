@@ -8,12 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  compareVersions,
+  jvmSources,
   type MemberLayout,
   startZooKeeper,
   type ZooKeeperCluster,
 } from "../../src/testing/index.js";
 import { makeCertificates, type TestCertificates } from "../resilience/support/certs.js";
+import { requires } from "../support/features.js";
 import { assertBuilt, BIN, run } from "./support.js";
 
 const JAAS = `Server {
@@ -41,8 +42,8 @@ beforeAll(async () => {
   ]);
   server = await startZooKeeper({
     // The JVM reads files this process wrote: a server started here, not a container or ZK_CONNECT.
-    // From Maven: a distribution's local install may lack netty, which the secure port needs.
-    sources: ["maven"],
+    sources: jvmSources(),
+    needs: ["tls"],
     extraPorts: ["secureClient"],
     jvmProperties: {
       "java.security.auth.login.config": join(dir, "jaas.conf"),
@@ -93,10 +94,7 @@ describe("TLS and SASL options", { timeout: 120_000 }, () => {
     expect((await zkwire([...tls, "get", "/bobs"], { ZKWIRE_SASL: "bob:bobsecret" })).stdout).toBe(
       "only bob\n",
     );
-    if (compareVersions(server.version, "3.7.0") < 0) {
-      ctx.skip(); // whoami is 3.7+
-      return;
-    }
+    requires(ctx, ["whoAmI", server.version]);
     const who = await zkwire([...tls, "--sasl", "bob:bobsecret", "whoami"]);
     expect(who.stdout).toContain(`x509: ${certs.clientSubject}\n`);
     expect(who.stdout).toContain("sasl: bob\n");

@@ -95,6 +95,8 @@ beforeAll(async () => {
   );
   await import("node:fs/promises").then((fs) => fs.mkdir(join(project, "node_modules"), { recursive: true }));
   await symlink(REPO, join(project, "node_modules", "zkwire"), "dir");
+  // The README's zkwire/testing example is a vitest file: a consumer has vitest installed beside zkwire.
+  await symlink(join(REPO, "node_modules", "vitest"), join(project, "node_modules", "vitest"), "dir");
 });
 
 afterAll(async () => {

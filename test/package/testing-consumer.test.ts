@@ -21,7 +21,11 @@ let tarball: string;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "zkwire-consumer-"));
-  const packed = await run("npm", ["pack", "--silent", "--pack-destination", dir], { cwd: ROOT });
+  // --ignore-scripts: the package's `prepare` rebuilds dist/ (removing it first), which would pull it
+  // from under the test files running beside this one; dist/ is already built (pretest).
+  const packed = await run("npm", ["pack", "--silent", "--ignore-scripts", "--pack-destination", dir], {
+    cwd: ROOT,
+  });
   tarball = join(dir, packed.stdout.trim().split("\n").pop()!);
 }, 120_000);
 
