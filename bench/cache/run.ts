@@ -238,23 +238,31 @@ export async function runCacheScenarios(options: CacheBenchOptions): Promise<Cac
       const byPeer = new Map<Peer, Measure[]>(peers.map((p) => [p.peer, []]));
       results.set(scenario, byPeer);
       const total = options.warmup + options.rounds;
-      for (let round = 0; round < total; round++) {
-        const warmup = round < options.warmup;
-        const figures: string[] = [];
-        const k = round % Math.max(1, peers.length);
-        for (const p of [...peers.slice(k), ...peers.slice(0, k)]) {
-          const m =
-            scenario === "cache-initial-10k"
-              ? await initialRound(p, tree, nodes)
-              : await eventsRound(p, writer, tree, leaves, round, options.dataBytes);
-          if (!warmup) byPeer.get(p.peer)!.push(m);
-          const unit = scenario === "cache-initial-10k" ? "ms" : "changes/s";
-          const wrote = m.writerMs === undefined ? "" : `, writer ${Math.round(m.writerMs)} ms`;
-          figures.push(`${p.peer} ${Math.round(m.value)} ${unit} (CPU ${Math.round(m.cpuMs)} ms${wrote})`);
+      // A failed round (a peer that died or hung) ends this scenario, not the whole benchmark run.
+      try {
+        for (let round = 0; round < total; round++) {
+          const warmup = round < options.warmup;
+          const figures: string[] = [];
+          const k = round % Math.max(1, peers.length);
+          for (const p of [...peers.slice(k), ...peers.slice(0, k)]) {
+            const m =
+              scenario === "cache-initial-10k"
+                ? await initialRound(p, tree, nodes)
+                : await eventsRound(p, writer, tree, leaves, round, options.dataBytes);
+            if (!warmup) byPeer.get(p.peer)!.push(m);
+            const unit = scenario === "cache-initial-10k" ? "ms" : "changes/s";
+            const wrote = m.writerMs === undefined ? "" : `, writer ${Math.round(m.writerMs)} ms`;
+            figures.push(`${p.peer} ${Math.round(m.value)} ${unit} (CPU ${Math.round(m.cpuMs)} ms${wrote})`);
+          }
+          log(
+            `${scenario} ${warmup ? "warm-up" : `round ${round - options.warmup + 1}/${options.rounds}`}: ${figures.join(", ")}`,
+          );
         }
-        log(
-          `${scenario} ${warmup ? "warm-up" : `round ${round - options.warmup + 1}/${options.rounds}`}: ${figures.join(", ")}`,
+      } catch (err) {
+        skipped.push(
+          `${scenario} after ${byPeer.get("zkwire")?.length ?? 0} rounds: ${(err as Error).message}`,
         );
+        log(`${scenario} failed: ${(err as Error).message}`);
       }
     }
   } finally {
