@@ -24,7 +24,6 @@ import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../src/index.js";
 import { srvr, startZooKeeper, type ZooKeeperCluster } from "../src/testing/index.js";
 import { lineOf } from "../src/testing/versions.js";
-import { type CacheBenchReport, runCacheScenarios, selectCacheScenarios } from "./cache/run.js";
 import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
 import {
   CODEC_CASES,
@@ -35,10 +34,11 @@ import {
   codecScenarioName,
 } from "./codec/cases.js";
 import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
-import * as failover from "./election-failover.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
 import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
+import { type CacheBenchReport, runCacheScenarios, selectCacheScenarios } from "./recipes/cache/run.js";
+import * as failover from "./recipes/election-failover.js";
 import {
   REBALANCE_SCENARIO,
   type RebalanceResult,

@@ -105,11 +105,6 @@ export {
 } from "./recipes/group-member.js";
 export { LeaderLatch, type LeaderLatchOptions } from "./recipes/leader-latch.js";
 export {
-  ElectionClosedError,
-  LeadershipTimeoutError,
-  type Participant,
-} from "./recipes/leadership.js";
-export {
   type AcquireOptions,
   contenders,
   Lease,
@@ -155,7 +150,12 @@ export {
   type SemaphoreOptions,
   SemaphoreTimeoutError,
 } from "./recipes/semaphore.js";
-export { RecipeClosedError, RecipeTimeoutError } from "./recipes/state-support.js";
+export {
+  ElectionClosedError,
+  LeadershipTimeoutError,
+  type Participant,
+} from "./recipes/toolkit/leadership.js";
+export { RecipeClosedError, RecipeTimeoutError } from "./recipes/toolkit/state-support.js";
 export { type ConnectString, type HostAddress, parseConnectString } from "./session/connect-string.js";
 export type { Logger } from "./session/logger.js";
 export { pathProblem, validatePath } from "./session/paths.js";

@@ -54,7 +54,7 @@ import {
   Kick,
   RecipeClosedError,
   whenConnected,
-} from "./state-support.js";
+} from "./toolkit/state-support.js";
 
 export interface WaitOptions {
   signal?: AbortSignal;

@@ -24,7 +24,7 @@
 import { EventEmitter } from "node:events";
 import type { ZooKeeper } from "../client/client.js";
 import type { SessionState } from "../session/state.js";
-import { Broadcast } from "./broadcast.js";
+import { Broadcast } from "./toolkit/broadcast.js";
 
 /** Curator's ConnectionState, in zkwire's spelling. */
 export type ConnectionState = "connected" | "suspended" | "reconnected" | "lost" | "read-only";

@@ -54,7 +54,7 @@ import {
   Kick,
   RecipeClosedError,
   whenConnected,
-} from "./state-support.js";
+} from "./toolkit/state-support.js";
 
 /** A value with the version and mzxid of the node it was read from (version -1: not read yet). */
 export interface VersionedValue<T> {

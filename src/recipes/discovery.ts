@@ -45,7 +45,7 @@ import {
   Kick,
   RecipeClosedError,
   whenConnected,
-} from "./state-support.js";
+} from "./toolkit/state-support.js";
 
 /**
  * DYNAMIC: ephemeral, gone with the session. STATIC, PERMANENT: persistent. DYNAMIC_SEQUENTIAL (an

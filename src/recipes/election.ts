@@ -34,18 +34,18 @@ import type { ZooKeeper } from "../client/client.js";
 import { ZkArgumentError } from "../errors.js";
 import type { Stat } from "../protocol/records/stat.js";
 import { validatePath } from "../session/paths.js";
-import { deadline, timeoutProblem } from "./abort.js";
-import { Contender } from "./contender.js";
+import { deadline, timeoutProblem } from "./toolkit/abort.js";
+import { Contender } from "./toolkit/contender.js";
 import {
   checkParticipantId,
   ElectionClosedError,
   LeadershipTimeoutError,
   type Participant,
   readParticipants,
-} from "./leadership.js";
-import { Lease, type LeaseOptions, LockLostError } from "./lease.js";
-import { curatorName, kazooName } from "./sequence.js";
-import { eventsCarryZxid } from "./server-features.js";
+} from "./toolkit/leadership.js";
+import { Lease, type LeaseOptions, LockLostError } from "./toolkit/lease.js";
+import { curatorName, kazooName } from "./toolkit/sequence.js";
+import { eventsCarryZxid } from "./toolkit/server-features.js";
 
 /** Whose layout the contenders' children follow. */
 export type ElectionNaming = "curator" | "kazoo";

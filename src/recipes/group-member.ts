@@ -26,11 +26,11 @@ import type { ZooKeeper } from "../client/client.js";
 import { ZkArgumentError, ZooKeeperError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
-import { abortable } from "./abort.js";
-import { Broadcast } from "./broadcast.js";
 import { PersistentNode } from "./persistent-node.js";
-import { ignore, retryOnConnectionLoss } from "./retry.js";
-import { isCode, isConnectionLoss, untilConnected, validateNodeName } from "./support.js";
+import { abortable } from "./toolkit/abort.js";
+import { Broadcast } from "./toolkit/broadcast.js";
+import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
+import { isCode, isConnectionLoss, untilConnected, validateNodeName } from "./toolkit/support.js";
 
 export interface GroupMemberOptions {
   acl?: readonly AclEntry[];

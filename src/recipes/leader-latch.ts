@@ -36,20 +36,20 @@ import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
 import { ZkArgumentError } from "../errors.js";
 import { validatePath } from "../session/paths.js";
-import { abortable, deadline } from "./abort.js";
-import { Broadcast } from "./broadcast.js";
 import { ConnectionView } from "./connection.js";
-import { Contender } from "./contender.js";
+import { abortable, deadline } from "./toolkit/abort.js";
+import { Broadcast } from "./toolkit/broadcast.js";
+import { Contender } from "./toolkit/contender.js";
 import {
   checkParticipantId,
   ElectionClosedError,
   LeadershipTimeoutError,
   type Participant,
   readParticipants,
-} from "./leadership.js";
-import { LockLostError } from "./lease.js";
-import { retryOnConnectionLoss } from "./retry.js";
-import { curatorName } from "./sequence.js";
+} from "./toolkit/leadership.js";
+import { LockLostError } from "./toolkit/lease.js";
+import { retryOnConnectionLoss } from "./toolkit/retry.js";
+import { curatorName } from "./toolkit/sequence.js";
 
 export interface LeaderLatchOptions {
   /** This participant's id, stored as its child's data (Curator's `id`). Default "". */

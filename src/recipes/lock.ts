@@ -46,14 +46,14 @@ import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
 import { ZkArgumentError } from "../errors.js";
 import { validatePath } from "../session/paths.js";
-import { deadline } from "./abort.js";
-import { Contender } from "./contender.js";
-import { Lease } from "./lease.js";
-import { curatorName, kazooName } from "./sequence.js";
-import { eventsCarryZxid } from "./server-features.js";
+import { deadline } from "./toolkit/abort.js";
+import { Contender } from "./toolkit/contender.js";
+import { Lease } from "./toolkit/lease.js";
+import { curatorName, kazooName } from "./toolkit/sequence.js";
+import { eventsCarryZxid } from "./toolkit/server-features.js";
 
-export { Lease, LockLostError } from "./lease.js";
-export { contenders, sequenceOf } from "./sequence.js";
+export { Lease, LockLostError } from "./toolkit/lease.js";
+export { contenders, sequenceOf } from "./toolkit/sequence.js";
 
 /** How contenders' children are named, so that other clients' contenders can share the path. */
 export type LockNaming =

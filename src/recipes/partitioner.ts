@@ -54,13 +54,13 @@ import { ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import type { SessionState } from "../session/state.js";
 import type { WatchedEvent } from "../session/watches.js";
-import { abortable } from "./abort.js";
-import { Broadcast } from "./broadcast.js";
-import type { Lease } from "./lease.js";
 import { Lock } from "./lock.js";
 import { PersistentNode } from "./persistent-node.js";
-import { ignore, retryOnConnectionLoss } from "./retry.js";
-import { isCode, sleep, validateNodeName } from "./support.js";
+import { abortable } from "./toolkit/abort.js";
+import { Broadcast } from "./toolkit/broadcast.js";
+import type { Lease } from "./toolkit/lease.js";
+import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
+import { isCode, sleep, validateNodeName } from "./toolkit/support.js";
 
 export type PartitionState =
   | { readonly kind: "allocating" }

@@ -35,9 +35,9 @@ import type { Stat } from "../protocol/records/stat.js";
 import { joinPath, parentOf, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
 
-import { abortable } from "./abort.js";
-import { ignore, retryOnConnectionLoss } from "./retry.js";
-import { dataBytes, isCode, isConnectionLoss, untilConnected } from "./support.js";
+import { abortable } from "./toolkit/abort.js";
+import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
+import { dataBytes, isCode, isConnectionLoss, untilConnected } from "./toolkit/support.js";
 
 export type PersistentNodeMode = Extract<
   CreateModeName,

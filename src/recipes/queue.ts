@@ -59,7 +59,7 @@ import {
   RecipeClosedError,
   RecipeTimeoutError,
   whenConnected,
-} from "./state-support.js";
+} from "./toolkit/state-support.js";
 
 export interface QueueOptions {
   /** ACL of the items (and of the queue's nodes when they have to be created). */

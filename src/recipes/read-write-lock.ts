@@ -37,13 +37,13 @@ import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
 import { ZkArgumentError } from "../errors.js";
 import { validatePath } from "../session/paths.js";
-import { deadline, timeoutProblem } from "./abort.js";
-import { type BlockedBy, Contender, nearestAhead } from "./contender.js";
-import { Lease } from "./lease.js";
 import type { AcquireOptions } from "./lock.js";
 import { LockTimeoutError } from "./lock.js";
-import { curatorName, kazooName } from "./sequence.js";
-import { eventsCarryZxid } from "./server-features.js";
+import { deadline, timeoutProblem } from "./toolkit/abort.js";
+import { type BlockedBy, Contender, nearestAhead } from "./toolkit/contender.js";
+import { Lease } from "./toolkit/lease.js";
+import { curatorName, kazooName } from "./toolkit/sequence.js";
+import { eventsCarryZxid } from "./toolkit/server-features.js";
 
 export type ReadWriteLockNaming = "curator" | "kazoo";
 

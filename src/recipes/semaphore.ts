@@ -49,12 +49,12 @@ import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
 import { ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
-import { abortable, deadline, timeoutProblem } from "./abort.js";
-import { Lease, LockLostError } from "./lease.js";
 import { Lock } from "./lock.js";
-import { ignore, retryOnConnectionLoss } from "./retry.js";
-import { curatorName } from "./sequence.js";
-import { dataBytes, isCode } from "./support.js";
+import { abortable, deadline, timeoutProblem } from "./toolkit/abort.js";
+import { Lease, LockLostError } from "./toolkit/lease.js";
+import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
+import { curatorName } from "./toolkit/sequence.js";
+import { dataBytes, isCode } from "./toolkit/support.js";
 
 export type SemaphoreLayout = "curator" | "kazoo";
 

@@ -1,6 +1,6 @@
 /*
- * Curator's CuratorCache driven for zkwire's cache benchmarks (bench/cache/run.ts), beside zkwire's
- * TreeCache driven by bench/cache/program.ts over the same protocol:
+ * Curator's CuratorCache driven for zkwire's cache benchmarks (bench/recipes/cache/run.ts), beside zkwire's
+ * TreeCache driven by bench/recipes/cache/program.ts over the same protocol:
  *
  *   java -cp <curator classpath> CacheBench CONNECT
  *

@@ -4,11 +4,11 @@
  * a sleep that aborts, the wait for a usable session, and the checks of node names and data before
  * anything is sent. Public client API only.
  */
-import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError, ZooKeeperError } from "../errors.js";
-import { JUTE_MAX_BUFFER } from "../protocol/constants.js";
-import { pathProblem } from "../session/paths.js";
-import type { SessionState } from "../session/state.js";
+import type { ZooKeeper } from "../../client/client.js";
+import { ZkArgumentError, ZooKeeperError } from "../../errors.js";
+import { JUTE_MAX_BUFFER } from "../../protocol/constants.js";
+import { pathProblem } from "../../session/paths.js";
+import type { SessionState } from "../../session/state.js";
 import { abortable } from "./abort.js";
 
 /** Resolves after `ms`, or rejects with the signal's reason. */

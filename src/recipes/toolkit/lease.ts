@@ -19,13 +19,13 @@
  *   transaction, so a zkwire successor sees both events with one zxid and knows the child held until
  *   then (see Contender.waitGone); only worth it on servers whose events carry the zxid (3.9+).
  */
-import type { ZooKeeper } from "../client/client.js";
-import type { Transaction } from "../client/transaction.js";
-import { ZooKeeperError } from "../errors.js";
-import { ErrorCode } from "../protocol/constants.js";
-import type { Stat } from "../protocol/records/stat.js";
-import type { SessionState } from "../session/state.js";
-import type { WatchedEvent } from "../session/watches.js";
+import type { ZooKeeper } from "../../client/client.js";
+import type { Transaction } from "../../client/transaction.js";
+import { ZooKeeperError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/constants.js";
+import type { Stat } from "../../protocol/records/stat.js";
+import type { SessionState } from "../../session/state.js";
+import type { WatchedEvent } from "../../session/watches.js";
 import { sequenceOf } from "./sequence.js";
 
 /** The hold was lost (a lease's signal reason), or a write through a lost lease was refused. */

@@ -1,6 +1,6 @@
 /**
  * The cache scenarios (issue 12, section 7): zkwire's TreeCache beside Curator's CuratorCache, each in a
- * process of its own (bench/cache/program.ts, test/peers/curator/CacheBench.java) driven over one
+ * process of its own (bench/recipes/cache/program.ts, test/peers/curator/CacheBench.java) driven over one
  * line protocol, against the run's server, rounds interleaved as in the rest of the benchmark.
  *
  *   cache-initial-10k   a cache on a 10,000-node tree (100 directories of 99 leaves, BENCH_DATA_BYTES
@@ -18,10 +18,10 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { ZooKeeper } from "../../src/index.js";
-import { CURATOR_VERSION, installCurator } from "../../test/peers/peers.js";
-import { matches } from "../knobs.js";
-import { median, medianRatio } from "../stats.js";
+import { ZooKeeper } from "../../../src/index.js";
+import { CURATOR_VERSION, installCurator } from "../../../test/peers/peers.js";
+import { matches } from "../../knobs.js";
+import { median, medianRatio } from "../../stats.js";
 
 export const CACHE_SCENARIOS = ["cache-initial-10k", "cache-events"] as const;
 export type CacheScenario = (typeof CACHE_SCENARIOS)[number];
@@ -29,7 +29,7 @@ type Peer = "zkwire" | "curator";
 
 const DIRS = 100;
 const LEAVES = 99; // 1 + 100 + 9,900 = 10,001 nodes
-const BUILD_DIR = fileURLToPath(new URL("../../node_modules/.cache/zkwire-bench/", import.meta.url));
+const BUILD_DIR = fileURLToPath(new URL("../../../node_modules/.cache/zkwire-bench/", import.meta.url));
 
 /** The cache scenarios BENCH_SCENARIOS selects (all of them when it is empty: they are in the default set). */
 export function selectCacheScenarios(filter: readonly string[]): CacheScenario[] {
@@ -139,7 +139,7 @@ class CacheProcess {
 async function startPeer(peer: Peer, connect: string): Promise<CacheProcess> {
   let p: CacheProcess;
   if (peer === "zkwire") {
-    p = new CacheProcess(peer, process.execPath, [`${BUILD_DIR}bench/cache/program.js`, connect]);
+    p = new CacheProcess(peer, process.execPath, [`${BUILD_DIR}bench/recipes/cache/program.js`, connect]);
   } else {
     const curator = await installCurator();
     p = new CacheProcess(peer, curator.java, [
@@ -320,7 +320,7 @@ function report(
     "### Cache scenarios",
     "",
     `zkwire's TreeCache beside Curator ${CURATOR_VERSION}'s CuratorCache, each in its own process, medians over ` +
-      `${options.rounds} rounds (bench/cache/run.ts). \`cache-initial-10k\`: start to initialized on a ` +
+      `${options.rounds} rounds (bench/recipes/cache/run.ts). \`cache-initial-10k\`: start to initialized on a ` +
       `10,001-node tree of ${options.dataBytes}-byte nodes. \`cache-events\`: 9,900 leaves set once each by ` +
       "another client, changes applied per second. CPU is the cache process's (utime + stime, 10 ms ticks). " +
       "Speed-up: Curator's time ÷ zkwire's (initial), zkwire's rate ÷ Curator's (events), the median of " +

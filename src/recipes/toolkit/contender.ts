@@ -26,14 +26,14 @@
  *   creating a second child, so no orphan is left to block everyone until the session ends (Curator's
  *   protection mode; kazoo does the same with its node's uuid).
  */
-import type { AclEntry } from "../client/acl.js";
-import type { CallOptions, ZooKeeper } from "../client/client.js";
-import type { Data } from "../client/requests.js";
-import { ZooKeeperError } from "../errors.js";
-import { ErrorCode } from "../protocol/constants.js";
-import type { Stat } from "../protocol/records/stat.js";
-import { joinPath } from "../session/paths.js";
-import type { WatchedEvent } from "../session/watches.js";
+import type { AclEntry } from "../../client/acl.js";
+import type { CallOptions, ZooKeeper } from "../../client/client.js";
+import type { Data } from "../../client/requests.js";
+import { ZooKeeperError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/constants.js";
+import type { Stat } from "../../protocol/records/stat.js";
+import { joinPath } from "../../session/paths.js";
+import type { WatchedEvent } from "../../session/watches.js";
 import { abortable } from "./abort.js";
 import { LockLostError } from "./lease.js";
 import { ignore, isRetryable, retryOnConnectionLoss } from "./retry.js";

@@ -1,12 +1,12 @@
 /**
- * zkwire's TreeCache driven for the cache benchmarks (bench/cache/run.ts), over the protocol of
+ * zkwire's TreeCache driven for the cache benchmarks (bench/recipes/cache/run.ts), over the protocol of
  * test/peers/curator/CacheBench.java (Curator's CuratorCache), which see:
  *
- *   node <compiled>/bench/cache/program.js CONNECT
+ *   node <compiled>/bench/recipes/cache/program.js CONNECT
  *   stdin: initial PATH | watch PATH | expect N | unwatch | quit     stdout: one JSON object per line
  */
 import { createInterface } from "node:readline";
-import { TreeCache, ZooKeeper } from "../../src/index.js";
+import { TreeCache, ZooKeeper } from "../../../src/index.js";
 
 const say = (o: object) => process.stdout.write(`${JSON.stringify(o)}\n`);
 

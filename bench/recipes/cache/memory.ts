@@ -9,15 +9,15 @@
  *   data   the data bytes
  *   stats  68 bytes per node (a Stat on the wire: six longs and five ints)
  *
- *   node --expose-gc --import tsx bench/cache/memory.ts          (CACHE_MEMORY_DATA_BYTES=0,16,100,1024)
+ *   node --expose-gc --import tsx bench/recipes/cache/memory.ts          (CACHE_MEMORY_DATA_BYTES=0,16,100,1024)
  *
  * It starts a throwaway server through the test harness, or uses ZK_CONNECT.
  */
 import { spawnSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { ZooKeeper } from "../../src/index.js";
-import { TreeCache } from "../../src/recipes/cache/tree-cache.js";
-import { startZooKeeper } from "../../src/testing/index.js";
+import { ZooKeeper } from "../../../src/index.js";
+import { TreeCache } from "../../../src/recipes/cache/tree-cache.js";
+import { startZooKeeper } from "../../../src/testing/index.js";
 
 const DIRS = 100;
 const LEAVES = 99;

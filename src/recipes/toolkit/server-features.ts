@@ -8,8 +8,8 @@
  * says which kind of server it has (the zxid in a notification's reply header; -1 before 3.9). Until
  * then a client counts as a 3.9 one: the marked path is correct on any server, only slower on an old one.
  */
-import type { ZooKeeper } from "../client/client.js";
-import type { WatchedEvent } from "../session/watches.js";
+import type { ZooKeeper } from "../../client/client.js";
+import type { WatchedEvent } from "../../session/watches.js";
 
 const eventZxids = new WeakMap<ZooKeeper, boolean>();
 

@@ -2,12 +2,12 @@
  * A zkwire LeaderLatch participant in its own process, for the election-failover benchmark: it can be
  * killed with kill -9 as a real leader process would die. Speaks LatchPeer.java's protocol (JSON lines):
  *
- *   node --import tsx bench/election-peer.ts CONNECT LATCH_PATH ID SESSION_TIMEOUT_MS
+ *   node --import tsx bench/recipes/election-peer.ts CONNECT LATCH_PATH ID SESSION_TIMEOUT_MS
  *   {"event":"ready","id":..,"pid":..}   {"event":"isLeader","id":..,"t":..}
  *   stdin "closeSession": {"event":"closing","t":..}, the client closes, {"event":"sessionClosed"}, exit 0
  */
 import { createInterface } from "node:readline";
-import { LeaderLatch, ZooKeeper } from "../src/index.js";
+import { LeaderLatch, ZooKeeper } from "../../src/index.js";
 
 const [connect, path, id, sessionTimeout] = process.argv.slice(2) as [string, string, string, string];
 const emit = (event: string, fields: object = {}) =>

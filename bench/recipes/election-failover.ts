@@ -3,7 +3,7 @@
  * leader goes, zkwire's LeaderLatch beside Curator's (Java) in one run, against the same server.
  *
  * One round, per client and per way of going:
- *   - a leader participant in its own process (bench/election-peer.ts, or LatchPeer.java on Curator)
+ *   - a leader participant in its own process (bench/recipes/election-peer.ts, or LatchPeer.java on Curator)
  *     joins an empty latch and leads; a follower of the same client joins behind it;
  *   - kill: the parent reads the clock and kills the leader's process with SIGKILL. Nothing tells the
  *     server; it expires the session once it has not heard from it for the session timeout
@@ -21,15 +21,15 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
-import { LeaderLatch, ZooKeeper } from "../src/index.js";
+import { LeaderLatch, ZooKeeper } from "../../src/index.js";
 import {
   type ContenderHandle,
   installCurator,
   type PeerEvent,
   spawnCuratorProgram,
-} from "../test/peers/peers.js";
-import { type Knobs, matches } from "./knobs.js";
-import { median } from "./stats.js";
+} from "../../test/peers/peers.js";
+import { type Knobs, matches } from "../knobs.js";
+import { median } from "../stats.js";
 
 export const ELECTION_FAILOVER = "election-failover";
 const CLIENTS = ["zkwire", "curator"] as const;

@@ -3,9 +3,9 @@
  * deadlines from a signal and a timeout, waiting for a usable session, and the async iterable that
  * carries watched values to consumers. Only the public client API is used.
  */
-import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError, ZooKeeperError } from "../errors.js";
-import { ErrorCode } from "../protocol/constants.js";
+import type { ZooKeeper } from "../../client/client.js";
+import { ZkArgumentError, ZooKeeperError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/constants.js";
 
 /** A wait (barrier, queue take) ended at its timeout. */
 export class RecipeTimeoutError extends Error {

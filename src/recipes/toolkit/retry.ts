@@ -4,7 +4,7 @@
  * repeated only where the recipe can tell whether it happened (the protected create finds its child
  * by id, a delete answers NoNode). Nothing retries once the recipe's signal aborted or the session ended.
  */
-import { ZooKeeperError } from "../errors.js";
+import { ZooKeeperError } from "../../errors.js";
 
 /** Whether `err` is a ConnectionLoss worth retrying (and `signal`, if given, has not aborted). */
 export function isRetryable(err: unknown, signal?: AbortSignal): boolean {

@@ -3,10 +3,10 @@
  * data, as Curator's LeaderSelector.getIdBytes and kazoo's Lock identifier store it), the errors, and
  * the checks of a participant id.
  */
-import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError, ZooKeeperError } from "../errors.js";
-import { ErrorCode } from "../protocol/constants.js";
-import { joinPath } from "../session/paths.js";
+import type { ZooKeeper } from "../../client/client.js";
+import { ZkArgumentError, ZooKeeperError } from "../../errors.js";
+import { ErrorCode } from "../../protocol/constants.js";
+import { joinPath } from "../../session/paths.js";
 import { retryOnConnectionLoss } from "./retry.js";
 import { contenders } from "./sequence.js";
 
