@@ -103,8 +103,13 @@ export type TreeCacheEvent =
   /** A node could not be read (e.g. NoAuth); it is left out. */
   | { type: "error"; path: string; error: unknown };
 
+// CacheNodeEvent carries its three types as one union member: Extract alone would give `never` for them.
 type EventMap = {
-  [K in TreeCacheEvent["type"]]: [event: Extract<TreeCacheEvent, { type: K }>];
+  [K in TreeCacheEvent["type"]]: [
+    event: K extends CacheNodeEvent["type"]
+      ? CacheNodeEvent & { type: K }
+      : Extract<TreeCacheEvent, { type: K }>,
+  ];
 };
 
 /** The cache was closed (or its client ended) before it was initialized. */
