@@ -25,6 +25,7 @@ import { EventEmitter } from "node:events";
 import type { ZooKeeper } from "../client/client.js";
 import type { SessionState } from "../session/state.js";
 import { Broadcast } from "./toolkit/broadcast.js";
+import { onSessionState } from "./toolkit/session-state.js";
 
 /** Curator's ConnectionState, in zkwire's spelling. */
 export type ConnectionState = "connected" | "suspended" | "reconnected" | "lost" | "read-only";
@@ -43,14 +44,13 @@ export class ConnectionView extends EventEmitter<ConnectionEvents> implements Di
   /** Whether a session was ever connected (the next connection is then a "reconnected"). */
   private wasConnected: boolean;
   private readonly updates = new Broadcast<ConnectionState>();
-  private readonly onState: (state: SessionState) => void;
+  private readonly stopStates: () => void;
 
-  constructor(private readonly zk: ZooKeeper) {
+  constructor(zk: ZooKeeper) {
     super();
     this.current = ConnectionView.initial(zk.state);
     this.wasConnected = this.current !== null;
-    this.onState = (state) => this.sessionChanged(state);
-    zk.on("state", this.onState);
+    this.stopStates = onSessionState(zk, (state) => this.sessionChanged(state));
   }
 
   /** The current state, or null before the first connection. */
@@ -74,7 +74,7 @@ export class ConnectionView extends EventEmitter<ConnectionEvents> implements Di
 
   /** Detaches from the client; iterators end. */
   close(): void {
-    this.zk.off("state", this.onState);
+    this.stopStates();
     this.updates.end();
   }
 

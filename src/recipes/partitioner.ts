@@ -318,10 +318,6 @@ export class Partitioner implements AsyncDisposable {
 
   /** Takes every item's lock, together. False (and what was taken is kept in leases) if `signal` aborts. */
   private async acquireAll(items: readonly string[], signal: AbortSignal): Promise<boolean> {
-    // Each lease listens to the client's "state" events (the toolkit's Lease): a member holding more
-    // than ten items would trip Node's leak warning on the user's client for listeners that are no leak.
-    // Raised for as long as the leases exist (releaseAll lowers it again).
-    this.raiseListenerLimit(items.length);
     const results = await Promise.allSettled(
       items.map(async (item) => {
         const lock = new Lock(this.zk, joinPath(this.locksPath, item), {
@@ -359,15 +355,5 @@ export class Partitioner implements AsyncDisposable {
     const leases = this.leases;
     this.leases = [];
     await Promise.all(leases.map((lease) => lease.release().catch(ignore)));
-    this.raiseListenerLimit(-this.raised);
-  }
-
-  private raised = 0;
-
-  private raiseListenerLimit(by: number): void {
-    const limit = this.zk.getMaxListeners();
-    if (limit === 0) return; // unlimited
-    this.zk.setMaxListeners(Math.max(limit + by, 0));
-    this.raised += by;
   }
 }

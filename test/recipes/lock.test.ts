@@ -84,6 +84,20 @@ describe("Lock", () => {
     expect(lease.signal.aborted).toBe(false);
   });
 
+  it("many leases on one client share one state listener (no leak warning past ten)", async () => {
+    const before = zk.listenerCount("state");
+    const leases = await Promise.all(
+      Array.from({ length: 20 }, () => new Lock(zk, lockPath()).acquire({ timeout: 20_000 })),
+    );
+    try {
+      expect(zk.listenerCount("state")).toBe(before + 1);
+      for (const lease of leases) expect(lease.held).toBe(true);
+    } finally {
+      await Promise.all(leases.map((lease) => lease.release()));
+    }
+    expect(zk.listenerCount("state")).toBe(before);
+  });
+
   it("names children the kazoo way and with a plain prefix", async () => {
     const path = lockPath();
     const kazoo = await new Lock(zk, path, { naming: "kazoo" }).acquire();

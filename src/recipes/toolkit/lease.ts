@@ -27,6 +27,7 @@ import type { Stat } from "../../protocol/records/stat.js";
 import type { SessionState } from "../../session/state.js";
 import type { WatchedEvent } from "../../session/watches.js";
 import { sequenceOf } from "./sequence.js";
+import { onSessionState } from "./session-state.js";
 
 /** The hold was lost (a lease's signal reason), or a write through a lost lease was refused. */
 export class LockLostError extends Error {
@@ -61,7 +62,7 @@ export class Lease implements AsyncDisposable {
   private releasing: Promise<void> | null = null;
   private graceTimer: NodeJS.Timeout | undefined;
   private watching = false;
-  private readonly onState: (state: SessionState) => void;
+  private readonly stopStates: () => void;
   private readonly grace: number;
   private readonly markRelease: boolean;
   private readonly what: string;
@@ -78,8 +79,7 @@ export class Lease implements AsyncDisposable {
     this.grace = options.grace ?? 0;
     this.markRelease = options.markRelease ?? false;
     this.what = options.what ?? "lock";
-    this.onState = (state) => this.stateChanged(state);
-    zk.on("state", this.onState);
+    this.stopStates = onSessionState(zk, (state) => this.stateChanged(state));
     this.stateChanged(zk.state);
     if (options.watch === "eager") this.startWatching();
   }
@@ -168,7 +168,7 @@ export class Lease implements AsyncDisposable {
 
   private stopWatching(): void {
     clearTimeout(this.graceTimer);
-    this.zk.off("state", this.onState);
+    this.stopStates();
   }
 
   private stateChanged(state: SessionState): void {
