@@ -64,7 +64,13 @@ describe("fourLetterWord and srvr parsing", () => {
       "Zookeeper version: 3.9.5-293c895a, built on 2026-02-11 20:18 UTC\nLatency min/avg/max: 0/0.0/0\n" +
         "Received: 7\nSent: 6\nConnections: 1\nOutstanding: 0\nZxid: 0x100000002\nMode: follower\nNode count: 5\n",
     );
-    expect(answer).toEqual({ version: "3.9.5", mode: "follower", zxid: 0x100000002n, nodeCount: 5 });
+    expect(answer).toEqual({
+      version: "3.9.5",
+      mode: "follower",
+      zxid: 0x100000002n,
+      nodeCount: 5,
+      received: 7,
+    });
     expect(parseSrvr("This ZooKeeper instance is not currently serving requests\n")).toBeUndefined();
   });
 
