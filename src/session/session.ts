@@ -40,7 +40,16 @@ import { WatcherEvent } from "../protocol/records/watcher-event.js";
 import { RemoveWatchesRequest } from "../protocol/records/watches.js";
 import { type ConnectString, formatHost, type HostAddress, HostList } from "./connect-string.js";
 import { Connection } from "./connection.js";
-import { type Failure, Fifo, type Pending, RequestStatus, type WatchRegistration } from "./depot.js";
+import {
+  Depot,
+  type Failure,
+  finish,
+  type Pending,
+  RequestStatus,
+  request,
+  settle,
+  type WatchRegistration,
+} from "./depot.js";
 import type { Logger } from "./logger.js";
 import { toClientPath } from "./paths.js";
 import type { SaslMechanism } from "./sasl/mechanism.js";
@@ -76,7 +85,6 @@ export const SESSION_DEFAULTS = {
 /** The SetWatches batch limit of the reference client: the server rejects packets over jute.maxbuffer. */
 const SET_WATCHES_MAX_BYTES = 128 * 1024;
 const PASSWORD_LENGTH = 16;
-const MAX_XID = 0x7fffffff;
 
 export interface SubmitOptions {
   signal?: AbortSignal | undefined;
@@ -126,6 +134,8 @@ interface AuthEntry {
   scheme: string;
   auth: Uint8Array;
 }
+
+const ignore = () => {};
 
 /** Bytes of a frame header: length, xid, opcode. */
 const HEADER = 12;
@@ -193,12 +203,11 @@ export class Session {
 
   private connection: Connection | null = null;
   private handshaking = false;
-  private readonly toWrite = new Fifo<Pending>();
-  private readonly written = new Fifo<Pending>();
-  private readonly authWritten = new Fifo<Pending>();
-  private flushScheduled = false;
-  private congested = false;
-  private nextXid = 1;
+  private readonly depot = new Depot((p) => {
+    if (channels.request.hasSubscribers) {
+      channels.request.publish({ session: this.sessionIdValue, opcode: p.opcode, xid: p.xid });
+    }
+  });
   private pingOutstanding = false;
   private timer: NodeJS.Timeout | null = null;
   private readonly auths: AuthEntry[] = [];
@@ -282,19 +291,9 @@ export class Session {
     const { signal, timeout, registration } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
-      const p: Pending = {
-        opcode,
-        frame,
-        xid: 0,
-        status: RequestStatus.Queued,
-        decode,
-        watch: registration ?? null,
-        resolve,
-        reject,
-        cleanup: null,
-      };
+      const p = request(opcode, frame, decode, registration ?? null, resolve, reject);
       if (signal !== undefined || timeout !== undefined) this.arm(p, signal, timeout);
-      this.enqueue(p);
+      this.depot.push(p);
     });
   }
 
@@ -305,7 +304,7 @@ export class Session {
     const entry = { scheme, auth: Uint8Array.from(auth) };
     this.auths.push(entry);
     return new Promise((resolve, reject) => {
-      this.enqueue(this.authPending(entry, () => resolve(), reject));
+      this.depot.push(this.authPending(entry, () => resolve(), reject));
     });
   }
 
@@ -374,63 +373,11 @@ export class Session {
   private abandon(p: Pending, reason: unknown): void {
     if (p.status === RequestStatus.Done) return;
     const written = p.status === RequestStatus.Written;
-    this.finish(p);
+    finish(p);
     p.reject(reason as Failure);
     // An addWatch already on the wire may be applied, and nobody would hold the watch: take it off again,
     // right behind it, so every request after this one already sees it gone.
     if (written && p.opcode === OpCode.addWatch && p.watch !== null) this.dropAbandonedWatch(p.watch);
-  }
-
-  private finish(p: Pending): void {
-    p.status = RequestStatus.Done;
-    if (p.cleanup !== null) {
-      p.cleanup();
-      p.cleanup = null;
-    }
-  }
-
-  private enqueue(p: Pending): void {
-    this.toWrite.push(p);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // nextTick, not setImmediate: requests issued in the same tick, including from promise
-    // continuations, leave together in one write without waiting for the next loop iteration.
-    process.nextTick(() => this.flush());
-  }
-
-  /** Writes every queued request in one socket write, assigning xids in order. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const conn = this.connection;
-    if (conn === null || this.handshaking || !isConnected(this.stateValue) || this.congested) return;
-    if (this.sasl !== null) return; // nothing else goes out while SASL authentication runs
-    const frames: Buffer[] = [];
-    let bytes = 0;
-    for (let p = this.toWrite.shift(); p !== undefined; p = this.toWrite.shift()) {
-      if (p.status === RequestStatus.Done) continue; // aborted before it was written
-      if (p.xid === Xid.auth) {
-        this.authWritten.push(p);
-      } else if (p.xid === 0) {
-        // A numbered request: its xid is decided now, so xids on the wire always increase.
-        p.xid = this.nextXid;
-        this.nextXid = this.nextXid === MAX_XID ? 1 : this.nextXid + 1;
-        p.frame.writeInt32BE(p.xid, 4);
-        this.written.push(p);
-      }
-      p.status = RequestStatus.Written;
-      if (channels.request.hasSubscribers) {
-        channels.request.publish({ session: this.sessionIdValue, opcode: p.opcode, xid: p.xid });
-      }
-      frames.push(p.frame);
-      bytes += p.frame.length;
-    }
-    if (frames.length === 0) return;
-    const ok = conn.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
-    if (!ok) this.congested = true;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -539,10 +486,7 @@ export class Session {
               this.reply(frame);
             }
           },
-          onDrain: () => {
-            this.congested = false;
-            this.flush();
-          },
+          onDrain: () => this.depot.drained(),
           onClose: (error) => {
             clearTimeout(connectTimer);
             this.connectionEnded(conn, error);
@@ -617,7 +561,7 @@ export class Session {
     this.transition(readOnly ? { kind: "read-only", host } : { kind: "connected", host });
     if (readOnly) void this.probeReadWrite(conn);
     this.scheduleTick();
-    this.flush();
+    this.depot.attach((bytes) => conn.write(bytes));
     return true;
   }
 
@@ -637,30 +581,14 @@ export class Session {
       );
     }
     first.push(...this.setWatchesFrames());
-    if (first.length === 0 && this.options.sasl === undefined) return;
-    const rest = this.toWrite.drain();
-    for (const p of first) this.toWrite.push(p);
-    for (const p of rest) this.toWrite.push(p);
+    this.depot.pushFirst(first);
     if (this.options.sasl !== undefined) this.startSasl();
   }
 
   private authPending(entry: AuthEntry, resolve: () => void, reject: (f: Failure) => void): Pending {
-    return {
-      opcode: OpCode.auth,
-      frame: encodeRequest(
-        OpCode.auth,
-        AuthPacket,
-        { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth },
-        Xid.auth,
-      ),
-      xid: Xid.auth,
-      status: RequestStatus.Queued,
-      decode: null,
-      watch: null,
-      resolve: resolve as (v: unknown) => void,
-      reject,
-      cleanup: null,
-    };
+    const value = { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth };
+    const frame = encodeRequest(OpCode.auth, AuthPacket, value, Xid.auth);
+    return request(OpCode.auth, frame, null, null, resolve, reject, Xid.auth);
   }
 
   /** SetWatches (or SetWatches2 when persistent watches exist) in batches of at most 128 KB of paths. */
@@ -706,17 +634,7 @@ export class Session {
               },
               Xid.setWatches,
             );
-      out.push({
-        opcode: OpCode.setWatches,
-        frame,
-        xid: Xid.setWatches,
-        status: RequestStatus.Queued,
-        decode: null,
-        watch: null,
-        resolve: () => {},
-        reject: () => {},
-        cleanup: null,
-      });
+      out.push(request(OpCode.setWatches, frame, null, null, ignore, ignore, Xid.setWatches));
       batch = kinds.map(() => []);
       bytes = 0;
     };
@@ -743,6 +661,7 @@ export class Session {
     const mechanism = this.options.sasl!();
     const sasl: SaslExchange = { mechanism, xid: 0, ready: null };
     this.sasl = sasl;
+    this.depot.hold();
     void this.saslSend(sasl, mechanism.start());
   }
 
@@ -757,8 +676,7 @@ export class Session {
     }
     const conn = this.connection;
     if (this.sasl !== sasl || conn === null || conn.isClosed) return;
-    sasl.xid = this.nextXid;
-    this.nextXid = this.nextXid === MAX_XID ? 1 : this.nextXid + 1;
+    sasl.xid = this.depot.nextXid();
     conn.write(encodeRequest(OpCode.sasl, GetSASLRequest, { token: bytes }, sasl.xid));
   }
 
@@ -796,7 +714,7 @@ export class Session {
     this.sasl = null;
     this.options.logger.info?.("SASL authentication complete", { mechanism: sasl.mechanism.name });
     sasl.ready?.();
-    this.flush();
+    this.depot.release();
   }
 
   private saslFailed(err: unknown): void {
@@ -829,7 +747,7 @@ export class Session {
         this.notify(WatcherEvent.read(r), zxid);
         return;
       case Xid.auth: {
-        const p = this.authWritten.shift();
+        const p = this.depot.answerAuth();
         if (err === ErrorCode.AuthFailed) {
           p?.reject({ code: ErrorCode.AuthFailed });
           this.terminate(
@@ -853,20 +771,14 @@ export class Session {
       this.saslReply(err, r);
       return;
     }
-    const p = this.written.shift();
-    if (p === undefined) throw new ZkProtocolError("reply", 0, `reply xid ${xid} answers no request`);
-    if (p.xid !== xid) {
-      // Replies come in request order; anything else means the stream cannot be trusted.
-      this.written.push(p); // fails with the rest when the connection ends
-      throw new ZkProtocolError("reply", 0, `reply xid ${xid} out of order, expected ${p.xid}`);
-    }
+    const p = this.depot.answer(xid);
     let value: unknown;
     if (err === 0 && p.decode !== null) {
       r.record = `reply to opcode ${p.opcode}`;
       try {
         value = p.decode(r);
       } catch (e) {
-        this.settle(p, null, { code: ErrorCode.ConnectionLoss, detail: "malformed reply", cause: e });
+        settle(p, null, { code: ErrorCode.ConnectionLoss, detail: "malformed reply", cause: e });
         throw e;
       }
     }
@@ -878,14 +790,7 @@ export class Session {
     if (channels.reply.hasSubscribers) {
       channels.reply.publish({ session: this.sessionIdValue, opcode: p.opcode, xid, zxid, err });
     }
-    this.settle(p, value, err === 0 ? null : { code: err });
-  }
-
-  private settle(p: Pending, value: unknown, failure: Failure | null): void {
-    if (p.status === RequestStatus.Done) return; // abandoned by its caller
-    this.finish(p);
-    if (failure === null) p.resolve(value);
-    else p.reject(failure);
+    settle(p, value, err === 0 ? null : { code: err });
   }
 
   /**
@@ -1021,7 +926,7 @@ export class Session {
     if (conn !== this.connection) return;
     this.connection = null;
     this.handshaking = false;
-    this.congested = false;
+    this.depot.detach();
     if (this.timer !== null) {
       clearTimeout(this.timer);
       this.timer = null;
@@ -1030,8 +935,7 @@ export class Session {
     const reason = error?.message ?? "connection closed";
     // Everything written and unanswered may or may not have been applied: the caller must check.
     const lost: Failure = { code: ErrorCode.ConnectionLoss, detail: reason, cause: error ?? undefined };
-    for (const p of this.written.drain()) this.settle(p, null, lost);
-    for (const p of this.authWritten.drain()) this.settle(p, null, lost);
+    this.depot.failWritten(lost);
     if (isTerminal(this.stateValue)) return;
     if (isConnected(this.stateValue)) {
       this.lastHeard = conn.lastReceived;
@@ -1063,9 +967,7 @@ export class Session {
     this.clearExpiryTimer();
     const conn = this.connection;
     this.transition(state);
-    for (const p of this.written.drain()) this.settle(p, null, failure);
-    for (const p of this.authWritten.drain()) this.settle(p, null, failure);
-    for (const p of this.toWrite.drain()) this.settle(p, null, failure);
+    this.depot.failAll(failure);
     const final: WatchedEvent = { type: "None", state: keeperStateOf(state), path: "", zxid: -1n };
     const watchers = this.watches.all();
     this.watches.clear();
