@@ -21,7 +21,7 @@
  */
 import { Xid } from "../protocol/constants.js";
 import { ZkProtocolError } from "../protocol/errors.js";
-import type { JuteReader } from "../protocol/jute.js";
+import type { AnyOperation } from "../protocol/operations.js";
 import type { Watcher, WatchKind } from "./watches.js";
 
 /** Why a request failed: a ZooKeeper error code (server's or the client's own) and optional words. */
@@ -48,12 +48,12 @@ export const RequestStatus = {
 export type RequestStatus = (typeof RequestStatus)[keyof typeof RequestStatus];
 
 export interface Pending {
-  readonly opcode: number;
+  /** What the request is: its opcode, and the record its reply is decoded with. */
+  readonly op: AnyOperation;
   /** The whole frame, length prefix included; the xid sits at offset 4. */
   readonly frame: Buffer;
   xid: number;
   status: RequestStatus;
-  readonly decode: ((r: JuteReader) => unknown) | null;
   readonly watch: WatchRegistration | null;
   resolve(value: unknown): void;
   reject(failure: Failure): void;
@@ -105,15 +105,14 @@ const MAX_XID = 0x7fffffff;
 
 /** The one place a request record is built. `xid` 0: numbered when written; else a reserved xid. */
 export function request(
-  opcode: number,
+  op: AnyOperation,
   frame: Buffer,
-  decode: ((r: JuteReader) => unknown) | null,
   watch: WatchRegistration | null,
   resolve: (value: unknown) => void,
   reject: (failure: Failure) => void,
   xid = 0,
 ): Pending {
-  return { opcode, frame, xid, status: RequestStatus.Queued, decode, watch, resolve, reject, cleanup: null };
+  return { op, frame, xid, status: RequestStatus.Queued, watch, resolve, reject, cleanup: null };
 }
 
 /** Marks a request done and releases its abort listener and timer. */

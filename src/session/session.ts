@@ -21,23 +21,14 @@ import { connect as netConnect } from "node:net";
 import type * as tls from "node:tls";
 import { connect as tlsConnect } from "node:tls";
 import { ClientErrorCode, codeName } from "../errors.js";
-import {
-  AUTH_PACKET_TYPE,
-  DEFAULT_MAX_PACKET,
-  ErrorCode,
-  OpCode,
-  WatcherType,
-  Xid,
-} from "../protocol/constants.js";
+import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, WatcherType, Xid } from "../protocol/constants.js";
 import { ZkProtocolError } from "../protocol/errors.js";
-import { JuteReader, type JuteRecord, JuteWriter } from "../protocol/jute.js";
-import { AuthPacket } from "../protocol/records/auth.js";
+import { JuteReader, JuteWriter } from "../protocol/jute.js";
+import { encodeRequest, type Operation, Operations } from "../protocol/operations.js";
 import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js";
 import { REPLY_HEADER_SIZE, ReplyHeader } from "../protocol/records/headers.js";
-import { GetSASLRequest, SetSASLResponse } from "../protocol/records/sasl.js";
-import { SetWatches, SetWatches2 } from "../protocol/records/set-watches.js";
+import { SetSASLResponse } from "../protocol/records/sasl.js";
 import { WatcherEvent } from "../protocol/records/watcher-event.js";
-import { RemoveWatchesRequest } from "../protocol/records/watches.js";
 import { type ConnectString, formatHost, type HostAddress, HostList } from "./connect-string.js";
 import { Connection } from "./connection.js";
 import {
@@ -137,20 +128,6 @@ interface AuthEntry {
 
 const ignore = () => {};
 
-/** Bytes of a frame header: length, xid, opcode. */
-const HEADER = 12;
-
-/** Encodes a request frame: length, xid (patched at write), opcode, body. Allocated once, exact size. */
-export function encodeRequest<T>(opcode: number, record: JuteRecord<T> | null, value: T, xid = 0): Buffer {
-  const size = HEADER + (record === null ? 0 : record.size(value));
-  const w = JuteWriter.alloc(size);
-  w.int(size - 4);
-  w.int(xid);
-  w.int(opcode);
-  if (record !== null) record.write(w, value);
-  return w.buf;
-}
-
 /** "host (error) xN; ..." with repeats merged, in first-seen order: a long deadline stays readable. */
 function summarize(attempts: readonly { host: string; error: string }[]): string {
   const counts = new Map<string, number>();
@@ -184,7 +161,7 @@ function isReadWrite(host: HostAddress, tlsOptions: tls.ConnectionOptions | unde
 }
 
 /** Frames with nothing variable in them are encoded once. */
-const PING_FRAME = encodeRequest(OpCode.ping, null, null, Xid.ping);
+const PING_FRAME = encodeRequest(Operations.ping, null, Xid.ping);
 
 export class Session {
   private readonly options: SessionOptions;
@@ -205,7 +182,7 @@ export class Session {
   private handshaking = false;
   private readonly depot = new Depot((p) => {
     if (channels.request.hasSubscribers) {
-      channels.request.publish({ session: this.sessionIdValue, opcode: p.opcode, xid: p.xid });
+      channels.request.publish({ session: this.sessionIdValue, opcode: p.op.opcode, xid: p.xid });
     }
   });
   private pingOutstanding = false;
@@ -280,18 +257,18 @@ export class Session {
    * this call. Resolves with the decoded reply; rejects with a Failure (the client layer turns it into a
    * ZooKeeperError), or with the signal's reason when aborted.
    */
-  submit(
-    opcode: number,
+  submit<Res>(
+    // biome-ignore lint/suspicious/noExplicitAny: the request's type is checked where the frame is encoded
+    operation: Operation<any, Res>,
     frame: Buffer,
-    decode: ((r: JuteReader) => unknown) | null,
     options: SubmitOptions = {},
-  ): Promise<unknown> {
+  ): Promise<Res> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
     const { signal, timeout, registration } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const p = request(opcode, frame, decode, registration ?? null, resolve, reject);
+    return new Promise<Res>((resolve, reject) => {
+      const p = request(operation, frame, registration ?? null, resolve as (v: unknown) => void, reject);
       if (signal !== undefined || timeout !== undefined) this.arm(p, signal, timeout);
       this.depot.push(p);
     });
@@ -328,9 +305,8 @@ export class Session {
     if (conn !== null && isConnected(this.stateValue) && !this.handshaking) {
       let timer: NodeJS.Timeout | undefined;
       const closing = this.submit(
-        OpCode.closeSession,
-        encodeRequest(OpCode.closeSession, null, null),
-        null,
+        Operations.closeSession,
+        encodeRequest(Operations.closeSession, null),
       ).catch(() => undefined);
       const bound = new Promise<void>((r) => {
         timer = setTimeout(r, Math.min(SESSION_DEFAULTS.closeTimeout, this.negotiated || Infinity));
@@ -377,7 +353,7 @@ export class Session {
     p.reject(reason as Failure);
     // An addWatch already on the wire may be applied, and nobody would hold the watch: take it off again,
     // right behind it, so every request after this one already sees it gone.
-    if (written && p.opcode === OpCode.addWatch && p.watch !== null) this.dropAbandonedWatch(p.watch);
+    if (written && p.op === Operations.addWatch && p.watch !== null) this.dropAbandonedWatch(p.watch);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -587,8 +563,8 @@ export class Session {
 
   private authPending(entry: AuthEntry, resolve: () => void, reject: (f: Failure) => void): Pending {
     const value = { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth };
-    const frame = encodeRequest(OpCode.auth, AuthPacket, value, Xid.auth);
-    return request(OpCode.auth, frame, null, null, resolve, reject, Xid.auth);
+    const frame = encodeRequest(Operations.auth, value, Xid.auth);
+    return request(Operations.auth, frame, null, resolve, reject, Xid.auth);
   }
 
   /** SetWatches (or SetWatches2 when persistent watches exist) in batches of at most 128 KB of paths. */
@@ -607,34 +583,24 @@ export class Session {
         string[],
         string[],
       ];
+      const oneShots = {
+        relativeZxid: this.lastZxidValue,
+        dataWatches: data,
+        existWatches: exist,
+        childWatches: child,
+      };
+      // Older servers (3.5) know only SetWatches; use SetWatches2 only when it is needed.
+      const op =
+        persistent.length === 0 && recursive.length === 0 ? Operations.setWatches : Operations.setWatches2;
       const frame =
-        persistent.length === 0 && recursive.length === 0
-          ? // Older servers (3.5) know only SetWatches; use SetWatches2 only when it is needed.
-            encodeRequest(
-              OpCode.setWatches,
-              SetWatches,
-              {
-                relativeZxid: this.lastZxidValue,
-                dataWatches: data,
-                existWatches: exist,
-                childWatches: child,
-              },
-              Xid.setWatches,
-            )
+        op === Operations.setWatches
+          ? encodeRequest(Operations.setWatches, oneShots, Xid.setWatches)
           : encodeRequest(
-              OpCode.setWatches2,
-              SetWatches2,
-              {
-                relativeZxid: this.lastZxidValue,
-                dataWatches: data,
-                existWatches: exist,
-                childWatches: child,
-                persistentWatches: persistent,
-                persistentRecursiveWatches: recursive,
-              },
+              Operations.setWatches2,
+              { ...oneShots, persistentWatches: persistent, persistentRecursiveWatches: recursive },
               Xid.setWatches,
             );
-      out.push(request(OpCode.setWatches, frame, null, null, ignore, ignore, Xid.setWatches));
+      out.push(request(op, frame, null, ignore, ignore, Xid.setWatches));
       batch = kinds.map(() => []);
       bytes = 0;
     };
@@ -677,7 +643,7 @@ export class Session {
     const conn = this.connection;
     if (this.sasl !== sasl || conn === null || conn.isClosed) return;
     sasl.xid = this.depot.nextXid();
-    conn.write(encodeRequest(OpCode.sasl, GetSASLRequest, { token: bytes }, sasl.xid));
+    conn.write(encodeRequest(Operations.sasl, { token: bytes }, sasl.xid));
   }
 
   private saslReply(err: number, r: JuteReader): void {
@@ -773,10 +739,11 @@ export class Session {
     }
     const p = this.depot.answer(xid);
     let value: unknown;
-    if (err === 0 && p.decode !== null) {
-      r.record = `reply to opcode ${p.opcode}`;
+    const response = p.op.response;
+    if (err === 0 && response !== null) {
+      r.record = response.name;
       try {
-        value = p.decode(r);
+        value = response.read(r);
       } catch (e) {
         settle(p, null, { code: ErrorCode.ConnectionLoss, detail: "malformed reply", cause: e });
         throw e;
@@ -788,7 +755,7 @@ export class Session {
     // A watch is registered only for a caller still waiting (an abandoned addWatch was undone already).
     if (p.watch !== null && p.status !== RequestStatus.Done) this.registerWatch(p.watch, err);
     if (channels.reply.hasSubscribers) {
-      channels.reply.publish({ session: this.sessionIdValue, opcode: p.opcode, xid, zxid, err });
+      channels.reply.publish({ session: this.sessionIdValue, opcode: p.op.opcode, xid, zxid, err });
     }
     settle(p, value, err === 0 ? null : { code: err });
   }
@@ -801,8 +768,8 @@ export class Session {
     if (reg.onOk === null || this.watches.has(reg.onOk, reg.path)) return;
     const type =
       reg.onOk === "persistentRecursive" ? WatcherType.PersistentRecursive : WatcherType.Persistent;
-    const frame = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, { path: reg.path, type });
-    this.submit(OpCode.removeWatches, frame, null).catch(() => undefined);
+    const frame = encodeRequest(Operations.removeWatches, { path: reg.path, type });
+    this.submit(Operations.removeWatches, frame).catch(() => undefined);
   }
 
   private registerWatch(reg: WatchRegistration, err: number): void {
