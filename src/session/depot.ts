@@ -19,8 +19,9 @@
  * applied); requests not yet written stay queued for the next connection. A queued request that is
  * aborted is only marked done; the flush skips it, so nothing is searched for or spliced out.
  */
+
+import { ZkProtocolError } from "../errors.js";
 import { Xid } from "../protocol/constants.js";
-import { ZkProtocolError } from "../protocol/errors.js";
 import type { AnyOperation } from "../protocol/operations.js";
 import type { Watcher, WatchKind } from "./watches.js";
 

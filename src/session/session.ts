@@ -16,13 +16,12 @@
  * Everything that changes the state goes through `transition`, which ignores whatever comes after a
  * terminal state. The connect loop (`run`) is started once and is the only place that opens connections.
  */
-import { channel } from "node:diagnostics_channel";
 import { connect as netConnect } from "node:net";
 import type * as tls from "node:tls";
 import { connect as tlsConnect } from "node:tls";
-import { ClientErrorCode, codeName } from "../errors.js";
+import { channels } from "../diagnostics.js";
+import { ClientErrorCode, ConnectError, codeName, ZkProtocolError } from "../errors.js";
 import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, WatcherType, Xid } from "../protocol/constants.js";
-import { ZkProtocolError } from "../protocol/errors.js";
 import { JuteReader, JuteWriter } from "../protocol/jute.js";
 import { encodeRequest, type Operation, Operations } from "../protocol/operations.js";
 import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js";
@@ -46,6 +45,8 @@ import { toClientPath } from "./paths.js";
 import type { SaslMechanism } from "./sasl/mechanism.js";
 import { isConnected, isTerminal, keeperStateOf, type SessionState } from "./state.js";
 import { EVENT_TYPE_NAMES, type WatchedEvent, type Watcher, WatchRegistry } from "./watches.js";
+
+export { ConnectError };
 
 export interface SessionOptions {
   connectString: ConnectString;
@@ -86,33 +87,6 @@ export interface SubmitOptions {
 }
 
 export type StateListener = (state: SessionState, previous: SessionState) => void;
-
-/**
- * diagnostics_channel channels. Each message carries the session id, so a subscriber can tell the
- * clients of one process apart; nothing is built unless someone subscribes.
- *   zkwire:request  { session, opcode, xid }           a request written to the socket
- *   zkwire:reply    { session, opcode, xid, zxid, err } its reply
- *   zkwire:state    { session, from, to }              a state change
- *   zkwire:watch    { session, ...WatchedEvent }       a notification from the server
- */
-const channels = {
-  request: channel("zkwire:request"),
-  reply: channel("zkwire:reply"),
-  state: channel("zkwire:state"),
-  watch: channel("zkwire:watch"),
-};
-
-/** Thrown by start() when no server could be reached before the deadline. */
-export class ConnectError extends Error {
-  override readonly name = "ConnectError";
-  readonly code = "ZK_CONNECT";
-  constructor(
-    message: string,
-    readonly attempts: readonly { host: string; error: string }[],
-  ) {
-    super(message);
-  }
-}
 
 /** A SASL exchange on one connection; `ready` is called when it succeeds (the first connect waits). */
 interface SaslExchange {
