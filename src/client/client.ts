@@ -695,30 +695,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     return watch;
   }
 
-  async #removePersistent(p: string, watch: PersistentWatch): Promise<void> {
-    const kind: WatchKind = watch.recursive ? "persistentRecursive" : "persistent";
-    const registry = this.#session.watches;
-    if (!registry.remove(kind, p, watch.watcher) || registry.has(kind, p)) return;
-    // The last local watcher of this kind on the path: the server's registration can go too.
-    if (this.#session.state.kind !== "connected" && this.#session.state.kind !== "read-only") return;
-    const frame = encodeRequest(Operations.removeWatches, {
-      path: p,
-      type: watch.recursive ? WatcherType.PersistentRecursive : WatcherType.Persistent,
-    });
-    try {
-      await this.#session.submit(Operations.removeWatches, frame);
-    } catch (f) {
-      // Servers before 3.9 cannot remove a persistent watch by its type (ZOOKEEPER-4472: they answer
-      // MarshallingError). When nothing else watches the path locally, removing every watch on it ("any")
-      // does the job; otherwise the server's watch stays and its events find no watcher here.
-      if (
-        !isFailure(f, ErrorCode.MarshallingError) ||
-        !localKinds.any.concat("persistent", "persistentRecursive").every((k) => !registry.has(k, p))
-      )
-        return;
-      const any = encodeRequest(Operations.removeWatches, { path: p, type: WatcherType.Any });
-      await this.#session.submit(Operations.removeWatches, any).catch(() => undefined);
-    }
+  #removePersistent(p: string, watch: PersistentWatch): Promise<void> {
+    const kind = watch.recursive ? "persistentRecursive" : "persistent";
+    return this.#session.watches.removePersistent(kind, p, watch.watcher);
   }
 
   /**
@@ -734,49 +713,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     const p = serverPath(this.#chroot, path);
     const serverType = watcherTypes[type];
     if (serverType === undefined) throw new ZkArgumentError(`unknown watch type "${String(type)}"`);
-    const registry = this.#session.watches;
-    const kinds = localKinds[type];
-    const removed: { kind: WatchKind; watcher: Watcher }[] = [];
-    if (options.watcher !== undefined) {
-      for (const kind of kinds) {
-        if (registry.remove(kind, p, options.watcher)) removed.push({ kind, watcher: options.watcher });
-      }
-      if (removed.length === 0) throw new ZooKeeperError(ErrorCode.NoWatcher, { op: "removeWatches", path });
-    } else {
-      for (const kind of kinds) {
-        for (const watcher of registry.take([kind], p)) removed.push({ kind, watcher });
-      }
-    }
-    const stillNeeded = kinds.some((k) => registry.has(k, p));
-    if (!stillNeeded) {
-      const frame = this.#frame(
-        Operations.removeWatches,
-        { path: p, type: serverType },
-        "removeWatches",
-        path,
-      );
-      try {
-        await this.#session.submit(Operations.removeWatches, frame, options);
-      } catch (f) {
-        if (!options.local) {
-          for (const { kind, watcher } of removed) registry.add(kind, p, watcher);
-          throw this.#error(f, "removeWatches", path, type);
-        }
-      }
-    }
-    for (const { kind, watcher } of removed) {
-      const eventType =
-        kind === "child"
-          ? "ChildWatchRemoved"
-          : kind === "data" || kind === "exist"
-            ? "DataWatchRemoved"
-            : "PersistentWatchRemoved";
-      this.#session.deliver(watcher, {
-        type: eventType,
-        state: this.#session.state.kind === "read-only" ? "ConnectedReadOnly" : "SyncConnected",
-        path,
-        zxid: -1n,
-      });
+    const frame = this.#frame(Operations.removeWatches, { path: p, type: serverType }, "removeWatches", path);
+    const { watcher, local = false } = options;
+    try {
+      await this.#session.watches.remove(p, path, localKinds[type], watcher, local, frame, options);
+    } catch (f) {
+      throw this.#error(f, "removeWatches", path, type);
     }
   }
 

@@ -21,7 +21,7 @@ import type * as tls from "node:tls";
 import { connect as tlsConnect } from "node:tls";
 import { channels } from "../diagnostics.js";
 import { ClientErrorCode, ConnectError, codeName, ZkProtocolError } from "../errors.js";
-import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, WatcherType, Xid } from "../protocol/constants.js";
+import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, Xid } from "../protocol/constants.js";
 import { JuteReader, JuteWriter } from "../protocol/jute.js";
 import { encodeRequest, type Operation, Operations } from "../protocol/operations.js";
 import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js";
@@ -44,7 +44,7 @@ import type { Logger } from "./logger.js";
 import { toClientPath } from "./paths.js";
 import type { SaslMechanism } from "./sasl/mechanism.js";
 import { isConnected, isTerminal, keeperStateOf, type SessionState } from "./state.js";
-import { EVENT_TYPE_NAMES, type WatchedEvent, type Watcher, WatchRegistry } from "./watches.js";
+import { EVENT_TYPE_NAMES, type WatchedEvent, WatchManager } from "./watches.js";
 
 export { ConnectError };
 
@@ -74,8 +74,6 @@ export const SESSION_DEFAULTS = {
   closeTimeout: 2_000,
 };
 
-/** The SetWatches batch limit of the reference client: the server rejects packets over jute.maxbuffer. */
-const SET_WATCHES_MAX_BYTES = 128 * 1024;
 const PASSWORD_LENGTH = 16;
 
 export interface SubmitOptions {
@@ -99,8 +97,6 @@ interface AuthEntry {
   scheme: string;
   auth: Uint8Array;
 }
-
-const ignore = () => {};
 
 /** "host (error) xN; ..." with repeats merged, in first-seen order: a long deadline stays readable. */
 function summarize(attempts: readonly { host: string; error: string }[]): string {
@@ -141,7 +137,8 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly hosts: HostList;
   private readonly chroot: string;
-  readonly watches = new WatchRegistry();
+  /** The session's watches; the client reaches them through the manager's methods. */
+  readonly watches: WatchManager;
   private readonly listeners = new Set<StateListener>();
 
   private stateValue: SessionState = { kind: "connecting" };
@@ -175,6 +172,11 @@ export class Session {
     this.options = options;
     this.chroot = options.connectString.chroot;
     this.hosts = new HostList(options.connectString.hosts, options.random);
+    this.watches = new WatchManager({
+      removeWatches: (frame, submit) => this.submit(Operations.removeWatches, frame, submit),
+      keeperState: () => keeperStateOf(this.stateValue),
+      logger: options.logger,
+    });
     if (options.resume) {
       this.sessionIdValue = options.resume.sessionId;
       this.password = Uint8Array.from(options.resume.password);
@@ -327,7 +329,7 @@ export class Session {
     p.reject(reason as Failure);
     // An addWatch already on the wire may be applied, and nobody would hold the watch: take it off again,
     // right behind it, so every request after this one already sees it gone.
-    if (written && p.op === Operations.addWatch && p.watch !== null) this.dropAbandonedWatch(p.watch);
+    if (written && p.op === Operations.addWatch && p.watch !== null) this.watches.abandoned(p.watch);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -530,7 +532,7 @@ export class Session {
         ),
       );
     }
-    first.push(...this.setWatchesFrames());
+    first.push(...this.watches.reregistration(this.lastZxidValue));
     this.depot.pushFirst(first);
     if (this.options.sasl !== undefined) this.startSasl();
   }
@@ -539,55 +541,6 @@ export class Session {
     const value = { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth };
     const frame = encodeRequest(Operations.auth, value, Xid.auth);
     return request(Operations.auth, frame, null, resolve, reject, Xid.auth);
-  }
-
-  /** SetWatches (or SetWatches2 when persistent watches exist) in batches of at most 128 KB of paths. */
-  private setWatchesFrames(): Pending[] {
-    if (this.watches.empty) return [];
-    const kinds = ["data", "exist", "child", "persistent", "persistentRecursive"] as const;
-    const lists = kinds.map((k) => this.watches.paths(k));
-    const out: Pending[] = [];
-    let batch: string[][] = kinds.map(() => []);
-    let bytes = 0;
-    const emit = () => {
-      const [data, exist, child, persistent, recursive] = batch as [
-        string[],
-        string[],
-        string[],
-        string[],
-        string[],
-      ];
-      const oneShots = {
-        relativeZxid: this.lastZxidValue,
-        dataWatches: data,
-        existWatches: exist,
-        childWatches: child,
-      };
-      // Older servers (3.5) know only SetWatches; use SetWatches2 only when it is needed.
-      const op =
-        persistent.length === 0 && recursive.length === 0 ? Operations.setWatches : Operations.setWatches2;
-      const frame =
-        op === Operations.setWatches
-          ? encodeRequest(Operations.setWatches, oneShots, Xid.setWatches)
-          : encodeRequest(
-              Operations.setWatches2,
-              { ...oneShots, persistentWatches: persistent, persistentRecursiveWatches: recursive },
-              Xid.setWatches,
-            );
-      out.push(request(op, frame, null, ignore, ignore, Xid.setWatches));
-      batch = kinds.map(() => []);
-      bytes = 0;
-    };
-    lists.forEach((paths, k) => {
-      for (const path of paths) {
-        const size = 4 + Buffer.byteLength(path);
-        if (bytes + size > SET_WATCHES_MAX_BYTES && bytes > 0) emit();
-        batch[k]!.push(path);
-        bytes += size;
-      }
-    });
-    if (bytes > 0) emit();
-    return out;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -727,28 +680,11 @@ export class Session {
     // (a server refuses a session claiming a zxid it has not reached).
     if (zxid > this.lastZxidValue) this.lastZxidValue = zxid;
     // A watch is registered only for a caller still waiting (an abandoned addWatch was undone already).
-    if (p.watch !== null && p.status !== RequestStatus.Done) this.registerWatch(p.watch, err);
+    if (p.watch !== null && p.status !== RequestStatus.Done) this.watches.register(p.watch, err);
     if (channels.reply.hasSubscribers) {
       channels.reply.publish({ session: this.sessionIdValue, opcode: p.op.opcode, xid, zxid, err });
     }
     settle(p, value, err === 0 ? null : { code: err });
-  }
-
-  /**
-   * Undoes an addWatch whose caller gave up after it was written: removeWatches for its kind, unless
-   * another local watcher of the kind on that path still needs the server's registration.
-   */
-  private dropAbandonedWatch(reg: WatchRegistration): void {
-    if (reg.onOk === null || this.watches.has(reg.onOk, reg.path)) return;
-    const type =
-      reg.onOk === "persistentRecursive" ? WatcherType.PersistentRecursive : WatcherType.Persistent;
-    const frame = encodeRequest(Operations.removeWatches, { path: reg.path, type });
-    this.submit(Operations.removeWatches, frame).catch(() => undefined);
-  }
-
-  private registerWatch(reg: WatchRegistration, err: number): void {
-    const kind = err === 0 ? reg.onOk : err === ErrorCode.NoNode ? reg.onNoNode : null;
-    if (kind !== null) this.watches.add(kind, reg.path, reg.watcher);
   }
 
   private notify(ev: WatcherEvent, zxid: bigint): void {
@@ -765,16 +701,7 @@ export class Session {
       zxid,
     };
     if (channels.watch.hasSubscribers) channels.watch.publish({ session: this.sessionIdValue, ...event });
-    for (const watcher of this.watches.materialize(type, serverPath)) this.deliver(watcher, event);
-  }
-
-  /** A watcher that throws cannot break the session or keep other watchers from their events. */
-  deliver(watcher: Watcher, event: WatchedEvent): void {
-    try {
-      watcher(event);
-    } catch (err) {
-      this.options.logger.error?.("a watcher threw", { error: err, event });
-    }
+    this.watches.notify(type, serverPath, event);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -910,9 +837,7 @@ export class Session {
     this.transition(state);
     this.depot.failAll(failure);
     const final: WatchedEvent = { type: "None", state: keeperStateOf(state), path: "", zxid: -1n };
-    const watchers = this.watches.all();
-    this.watches.clear();
-    for (const w of watchers) this.deliver(w, final);
+    this.watches.end(final);
     conn?.end(null);
     this.wake?.();
   }
@@ -928,7 +853,7 @@ export class Session {
     // Persistent watchers hear about disconnection and reconnection: events may have been missed.
     if (!isTerminal(next) && isConnected(previous) !== isConnected(next) && previous.kind !== "connecting") {
       const event: WatchedEvent = { type: "None", state: keeperStateOf(next), path: "", zxid: -1n };
-      for (const w of this.watches.persistentWatchers()) this.deliver(w, event);
+      this.watches.connectionChanged(event);
     }
     for (const listener of this.listeners) {
       try {
