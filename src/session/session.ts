@@ -89,7 +89,11 @@ export type StateListener = (state: SessionState, previous: SessionState) => voi
 /** A SASL exchange on one connection; `ready` is called when it succeeds (the first connect waits). */
 interface SaslExchange {
   mechanism: SaslMechanism;
+  /** The token written and not yet answered: its xid, and where its reply (the challenge) goes. */
   xid: number;
+  answer: ((err: number, r: JuteReader) => void) | null;
+  /** Ends the exchange's wait when the connection ends first. */
+  abort: ((reason: Error) => void) | null;
   ready: (() => void) | null;
 }
 
@@ -509,7 +513,7 @@ export class Session {
       timeout: res.timeOut,
       readOnly,
     });
-    this.prime();
+    this.prime(conn);
     this.transition(readOnly ? { kind: "read-only", host } : { kind: "connected", host });
     if (readOnly) void this.probeReadWrite(conn);
     this.scheduleTick();
@@ -521,7 +525,7 @@ export class Session {
    * Before any queued request: credentials (so that the requests after them are authorised), then the
    * watches to re-register. They jump the queue; the queued requests keep their order behind them.
    */
-  private prime(): void {
+  private prime(conn: Connection): void {
     const first: Pending[] = [];
     for (const entry of this.auths) {
       first.push(
@@ -534,7 +538,7 @@ export class Session {
     }
     first.push(...this.watches.reregistration(this.lastZxidValue));
     this.depot.pushFirst(first);
-    if (this.options.sasl !== undefined) this.startSasl();
+    if (this.options.sasl !== undefined) this.startSasl(conn);
   }
 
   private authPending(entry: AuthEntry, resolve: () => void, reject: (f: Failure) => void): Pending {
@@ -547,67 +551,73 @@ export class Session {
   // SASL
 
   /**
-   * SASL runs on every connection right after the handshake, with a fresh mechanism, and holds back
-   * every other frame until it ends (see sasl/mechanism.ts for the exchange on the wire).
+   * SASL runs on every connection right after the handshake, with a fresh mechanism, while the depot
+   * holds every other request back (see sasl/mechanism.ts for the exchange on the wire and why).
    */
-  private startSasl(): void {
-    const mechanism = this.options.sasl!();
-    const sasl: SaslExchange = { mechanism, xid: 0, ready: null };
+  private startSasl(conn: Connection): void {
+    const sasl: SaslExchange = {
+      mechanism: this.options.sasl!(),
+      xid: 0,
+      answer: null,
+      abort: null,
+      ready: null,
+    };
     this.sasl = sasl;
     this.depot.hold();
-    void this.saslSend(sasl, mechanism.start());
+    void this.authenticate(conn, sasl);
   }
 
-  /** Sends one SASL token with an ordinary xid, outside the request queue. */
-  private async saslSend(sasl: SaslExchange, token: Uint8Array | Promise<Uint8Array>): Promise<void> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await token;
-    } catch (err) {
-      if (this.sasl === sasl) this.saslFailed(err);
-      return;
-    }
-    const conn = this.connection;
-    if (this.sasl !== sasl || conn === null || conn.isClosed) return;
-    sasl.xid = this.depot.nextXid();
-    conn.write(encodeRequest(Operations.sasl, { token: bytes }, sasl.xid));
-  }
-
-  private saslReply(err: number, r: JuteReader): void {
-    const sasl = this.sasl!;
-    if (err !== 0) {
-      this.saslFailed(new Error(`the server refused SASL authentication (${codeName(err)})`));
-      return;
-    }
-    // A null token (a server without SASL configured, or one that lets failed clients in) reads as
-    // empty; the mechanism then says what went wrong.
-    const challenge = SetSASLResponse.read(r).token ?? new Uint8Array(0);
-    void this.saslAdvance(sasl, challenge);
-  }
-
-  private async saslAdvance(sasl: SaslExchange, challenge: Uint8Array): Promise<void> {
+  /**
+   * The exchange as one routine: send the mechanism's token, read the server's challenge, evaluate it,
+   * until the mechanism is complete. It ends with the depot letting the held requests go, or in
+   * saslFailed (the session ends auth-failed); if the connection ends first, it just stops.
+   */
+  private async authenticate(conn: Connection, sasl: SaslExchange): Promise<void> {
     const m = sasl.mechanism;
-    // Complete before this reply: it answered our last token, and the exchange is over.
-    if (m.complete) return this.saslDone(sasl);
-    let next: Uint8Array | null;
     try {
-      next = await m.evaluate(challenge);
+      let token: Uint8Array | null = await m.start();
+      for (;;) {
+        const challenge = await this.saslRound(conn, sasl, token);
+        // Complete before this reply: it answered our last token, and the exchange is over.
+        if (m.complete) break;
+        token = await m.evaluate(challenge);
+        if (this.sasl !== sasl) return;
+        if (token === null) {
+          if (m.complete) break;
+          throw new Error(`${m.name} ended without completing`);
+        }
+      }
     } catch (err) {
       if (this.sasl === sasl) this.saslFailed(err);
       return;
     }
-    if (this.sasl !== sasl) return;
-    if (next !== null) return this.saslSend(sasl, next);
-    if (m.complete) return this.saslDone(sasl);
-    this.saslFailed(new Error(`${m.name} ended without completing`));
-  }
-
-  private saslDone(sasl: SaslExchange): void {
     if (this.sasl !== sasl) return;
     this.sasl = null;
-    this.options.logger.info?.("SASL authentication complete", { mechanism: sasl.mechanism.name });
+    this.options.logger.info?.("SASL authentication complete", { mechanism: m.name });
     sasl.ready?.();
     this.depot.release();
+  }
+
+  /**
+   * Sends one token with an ordinary xid, written at once (past the depot's hold), and resolves with the
+   * server's challenge. A null challenge (a server without SASL configured, or one that lets failed
+   * clients in) reads as empty; the mechanism then says what went wrong.
+   */
+  private saslRound(conn: Connection, sasl: SaslExchange, token: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      if (this.sasl !== sasl || conn.isClosed) {
+        reject(new Error("the connection ended"));
+        return;
+      }
+      sasl.xid = this.depot.nextXid();
+      sasl.abort = reject;
+      sasl.answer = (err, r) => {
+        sasl.answer = sasl.abort = null;
+        if (err !== 0) reject(new Error(`the server refused SASL authentication (${codeName(err)})`));
+        else resolve(SetSASLResponse.read(r).token ?? new Uint8Array(0));
+      };
+      conn.write(encodeRequest(Operations.sasl, { token }, sasl.xid));
+    });
   }
 
   private saslFailed(err: unknown): void {
@@ -658,10 +668,11 @@ export class Session {
         if (err !== 0) this.options.logger.warn?.("re-registering watches failed", { err });
         return;
     }
-    if (this.sasl !== null && this.sasl.xid === xid) {
+    const sasl = this.sasl;
+    if (sasl !== null && sasl.xid === xid && sasl.answer !== null) {
       // Answered outside the request pipeline: its zxid is 0 and moves nothing.
       r.record = "SetSASLResponse";
-      this.saslReply(err, r);
+      sasl.answer(err, r);
       return;
     }
     const p = this.depot.answer(xid);
@@ -799,7 +810,9 @@ export class Session {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.sasl !== null) this.sasl = null;
+    const sasl = this.sasl;
+    this.sasl = null;
+    sasl?.abort?.(new Error("the connection ended"));
     const reason = error?.message ?? "connection closed";
     // Everything written and unanswered may or may not have been applied: the caller must check.
     const lost: Failure = { code: ErrorCode.ConnectionLoss, detail: reason, cause: error ?? undefined };
