@@ -28,6 +28,7 @@ import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js"
 import { REPLY_HEADER_SIZE, ReplyHeader } from "../protocol/records/headers.js";
 import { SetSASLResponse } from "../protocol/records/sasl.js";
 import { WatcherEvent } from "../protocol/records/watcher-event.js";
+import { type Clock, realClock, type Transport } from "./clock.js";
 import { type ConnectString, formatHost, type HostAddress, HostList } from "./connect-string.js";
 import { Connection } from "./connection.js";
 import {
@@ -64,6 +65,9 @@ export interface SessionOptions {
   /** Backoff between rounds over the host list: [first, max] in ms; each wait is jittered. */
   backoff: readonly [number, number];
   random: () => number;
+  /** Time and sockets, replaceable for tests (default: performance.now() and timers, node:net/tls). */
+  clock?: Clock | undefined;
+  transport?: Transport | undefined;
 }
 
 export const SESSION_DEFAULTS = {
@@ -141,6 +145,7 @@ export class Session {
   private readonly options: SessionOptions;
   private readonly hosts: HostList;
   private readonly chroot: string;
+  private readonly clock: Clock;
   /** The session's watches; the client reaches them through the manager's methods. */
   readonly watches: WatchManager;
   private readonly listeners = new Set<StateListener>();
@@ -161,12 +166,12 @@ export class Session {
     }
   });
   private pingOutstanding = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
   private readonly auths: AuthEntry[] = [];
   private sasl: SaslExchange | null = null;
-  /** performance.now() of the last bytes from a server, as of the end of the last established connection. */
+  /** clock.now() of the last bytes from a server, as of the end of the last established connection. */
   private lastHeard = 0;
-  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: unknown = null;
   private wake: (() => void) | null = null;
   private running = false;
   /** A host to try next, ahead of the list's order (a read-write server found while read-only). */
@@ -175,6 +180,7 @@ export class Session {
   constructor(options: SessionOptions) {
     this.options = options;
     this.chroot = options.connectString.chroot;
+    this.clock = options.clock ?? realClock;
     this.hosts = new HostList(options.connectString.hosts, options.random);
     this.watches = new WatchManager({
       removeWatches: (frame, submit) => this.submit(Operations.removeWatches, frame, submit),
@@ -210,8 +216,8 @@ export class Session {
   /** ms since a server was last heard from on an established connection (Infinity before any). */
   get silence(): number {
     const conn = this.connection;
-    if (conn !== null && isConnected(this.stateValue)) return performance.now() - conn.lastReceived;
-    return this.lastHeard === 0 ? Number.POSITIVE_INFINITY : performance.now() - this.lastHeard;
+    if (conn !== null && isConnected(this.stateValue)) return this.clock.now() - conn.lastReceived;
+    return this.lastHeard === 0 ? Number.POSITIVE_INFINITY : this.clock.now() - this.lastHeard;
   }
 
   onState(listener: StateListener): () => void {
@@ -224,7 +230,7 @@ export class Session {
     if (this.running) throw new Error("session already started");
     this.running = true;
     return new Promise<void>((resolve, reject) => {
-      const deadline = performance.now() + this.options.connectTimeout;
+      const deadline = this.clock.now() + this.options.connectTimeout;
       void this.run(deadline, resolve, reject);
     });
   }
@@ -283,17 +289,20 @@ export class Session {
     if (isTerminal(this.stateValue)) return;
     const conn = this.connection;
     if (conn !== null && isConnected(this.stateValue) && !this.handshaking) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: unknown;
       const closing = this.submit(
         Operations.closeSession,
         encodeRequest(Operations.closeSession, null),
       ).catch(() => undefined);
       const bound = new Promise<void>((r) => {
-        timer = setTimeout(r, Math.min(SESSION_DEFAULTS.closeTimeout, this.negotiated || Infinity));
+        timer = this.clock.setTimeout(
+          r,
+          Math.min(SESSION_DEFAULTS.closeTimeout, this.negotiated || Infinity),
+        );
       });
       this.closing = true;
       await Promise.race([closing, bound]);
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
     this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed });
   }
@@ -307,17 +316,17 @@ export class Session {
   }
 
   private arm(p: Pending, signal: AbortSignal | undefined, timeout: number | undefined): void {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     const onAbort = () => this.abandon(p, signal!.reason);
     if (timeout !== undefined) {
-      timer = setTimeout(
+      timer = this.clock.setTimeout(
         () => this.abandon(p, { code: ErrorCode.RequestTimeout, detail: `no reply within ${timeout} ms` }),
         timeout,
       );
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     p.cleanup = () => {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     };
   }
@@ -344,7 +353,7 @@ export class Session {
     let everConnected = false;
     let round = 0;
     while (!isTerminal(this.stateValue)) {
-      if (!everConnected && performance.now() >= deadline) {
+      if (!everConnected && this.clock.now() >= deadline) {
         const err = new ConnectError(
           `could not connect to ZooKeeper within ${this.options.connectTimeout} ms; tried ${summarize(attempts)}`,
           attempts,
@@ -355,7 +364,7 @@ export class Session {
       }
       const host = this.preferred ?? this.hosts.next();
       this.preferred = null;
-      const began = performance.now();
+      const began = this.clock.now();
       const outcome = await this.attempt(host, !everConnected ? deadline : Infinity, () => {
         if (!everConnected) {
           everConnected = true;
@@ -365,7 +374,7 @@ export class Session {
       if (outcome.established) {
         // A connection that served for a while resets the backoff; one dropped at once does not, so a
         // server that accepts and drops cannot make the loop spin.
-        if (performance.now() - began > this.negotiated / 3) round = 0;
+        if (this.clock.now() - began > this.negotiated / 3) round = 0;
       }
       if (!everConnected) {
         const s = this.stateValue;
@@ -377,7 +386,7 @@ export class Session {
         const [first, max] = this.options.backoff;
         const ceiling = Math.min(max, first * 2 ** round++);
         let wait = this.options.random() * ceiling;
-        if (!everConnected) wait = Math.min(wait, Math.max(0, deadline - performance.now()));
+        if (!everConnected) wait = Math.min(wait, Math.max(0, deadline - this.clock.now()));
         await this.sleep(wait);
       }
     }
@@ -391,12 +400,12 @@ export class Session {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.wake = null;
         resolve();
       }, ms);
       this.wake = () => {
-        clearTimeout(t);
+        this.clock.clearTimeout(t);
         this.wake = null;
         resolve();
       };
@@ -416,14 +425,19 @@ export class Session {
     return new Promise((resolve) => {
       let established = false;
       const perHost = (this.negotiated || this.options.sessionTimeout) / this.hosts.size;
-      const budget = Math.max(1, Math.min(perHost, deadline - performance.now()));
-      const connectTimer = setTimeout(
+      const budget = Math.max(1, Math.min(perHost, deadline - this.clock.now()));
+      const connectTimer = this.clock.setTimeout(
         () => conn.end(new Error(`no session established within ${Math.round(budget)} ms`)),
         budget,
       );
       const conn = new Connection(
         host,
-        { tls: this.options.tls, maxPacketSize: this.options.maxPacketSize },
+        {
+          tls: this.options.tls,
+          maxPacketSize: this.options.maxPacketSize,
+          clock: this.clock,
+          transport: this.options.transport,
+        },
         {
           onOpen: () => {
             this.handshaking = true;
@@ -431,7 +445,7 @@ export class Session {
           },
           onFrame: (frame) => {
             if (this.handshaking) {
-              clearTimeout(connectTimer);
+              this.clock.clearTimeout(connectTimer);
               established = this.handshake(conn, frame);
               // With SASL, the session is ready for its caller once the exchange succeeded.
               if (established) {
@@ -444,7 +458,7 @@ export class Session {
           },
           onDrain: () => this.depot.drained(),
           onClose: (error) => {
-            clearTimeout(connectTimer);
+            this.clock.clearTimeout(connectTimer);
             this.connectionEnded(conn, error);
             resolve({ established, error: error?.message ?? "closed" });
           },
@@ -503,7 +517,7 @@ export class Session {
     this.negotiated = res.timeOut;
     this.sessionIdValue = res.sessionId;
     this.password = res.passwd ?? new Uint8Array(PASSWORD_LENGTH);
-    this.lastHeard = performance.now();
+    this.lastHeard = this.clock.now();
     this.pingOutstanding = false;
     this.clearExpiryTimer();
     const host = formatHost(conn.address);
@@ -719,21 +733,20 @@ export class Session {
   // Timers
 
   private scheduleTick(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
     const conn = this.connection;
     if (conn === null) return;
     const t = this.negotiated;
     const pingAt = conn.lastSent + t / 3;
     const deadAt = conn.lastReceived + (2 * t) / 3;
-    const wait = Math.max(1, Math.min(this.pingOutstanding ? deadAt : pingAt, deadAt) - performance.now());
-    this.timer = setTimeout(() => this.tick(conn), wait);
-    this.timer.unref?.();
+    const wait = Math.max(1, Math.min(this.pingOutstanding ? deadAt : pingAt, deadAt) - this.clock.now());
+    this.timer = this.clock.setTimeout(() => this.tick(conn), wait, true);
   }
 
   private tick(conn: Connection): void {
     this.timer = null;
     if (conn !== this.connection || conn.isClosed) return;
-    const now = performance.now();
+    const now = this.clock.now();
     const t = this.negotiated;
     if (now - conn.lastReceived >= (2 * t) / 3) {
       conn.end(new Error(`nothing received from the server for ${Math.round(now - conn.lastReceived)} ms`));
@@ -748,7 +761,7 @@ export class Session {
 
   private clearExpiryTimer(): void {
     if (this.expiryTimer !== null) {
-      clearTimeout(this.expiryTimer);
+      this.clock.clearTimeout(this.expiryTimer);
       this.expiryTimer = null;
     }
   }
@@ -764,7 +777,7 @@ export class Session {
   private async probeReadWrite(conn: Connection): Promise<void> {
     let interval = 100;
     while (this.connection === conn && this.stateValue.kind === "read-only") {
-      await new Promise((r) => setTimeout(r, interval).unref());
+      await new Promise<void>((r) => this.clock.setTimeout(r, interval, true));
       interval = Math.min(interval * 2, 60_000);
       for (const host of this.hosts.all) {
         if (this.connection !== conn || this.stateValue.kind !== "read-only") return;
@@ -807,7 +820,7 @@ export class Session {
     this.handshaking = false;
     this.depot.detach();
     if (this.timer !== null) {
-      clearTimeout(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = null;
     }
     const sasl = this.sasl;
@@ -828,8 +841,8 @@ export class Session {
   /** Cut off from every server for longer than the session timeout: the server has expired us. */
   private armExpiry(): void {
     if (this.expiryTimer !== null || this.negotiated === 0) return;
-    const remaining = Math.max(0, this.lastHeard + this.negotiated - performance.now());
-    this.expiryTimer = setTimeout(() => {
+    const remaining = Math.max(0, this.lastHeard + this.negotiated - this.clock.now());
+    this.expiryTimer = this.clock.setTimeout(() => {
       this.expiryTimer = null;
       if (this.stateValue.kind !== "disconnected") return;
       this.terminate(
