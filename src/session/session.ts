@@ -12,6 +12,8 @@
  *     ensemble fits in one session timeout;
  *   - cut off from every server for longer than T, the session has expired on the server side, so the
  *     client declares it expired too instead of hoping.
+ * The clock and the sockets come in through seams (clock.ts), so test/session/timers.test.ts checks each
+ * of these boundaries in milliseconds, with no server.
  *
  * Everything that changes the state goes through `transition`, which ignores whatever comes after a
  * terminal state. The connect loop (`run`) is started once and is the only place that opens connections.
