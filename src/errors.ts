@@ -1,15 +1,35 @@
 /**
- * The errors a zkwire caller sees.
+ * Every error zkwire throws, in one place (the harness's, zkwire/testing, keep their own module; the
+ * lock recipe's two live beside it). Each class has a `name`, and a `code` that does not change between
+ * releases, so callers can switch on it across copies of the package where `instanceof` fails:
  *
- * - `ZooKeeperError`: an operation failed. `code` is ZooKeeper's numeric error code and `codeName` its
- *   name (`NoNode`, `BadVersion`, ...), with the operation and path. Conditions the client detects
- *   itself use the server's codes where ZooKeeper has one (ConnectionLoss, SessionExpired,
- *   RequestTimeout) and zkwire's own codes, all at -1000 or below, where it has none (ClientClosed).
- *   The error is created in the public method after its await, so its stack shows the caller.
- * - `ZkArgumentError`: the call was refused before anything was sent (a bad path, oversized data...).
- * - `ZkProtocolError` (from the protocol layer): the peer sent bytes that are not ZooKeeper.
+ *   class              code                           when
+ *   ZooKeeperError     ZooKeeper's number (-101...)   an operation failed; `codeName` is its stable
+ *                      or zkwire's (-1000 and below)  string (`NoNode`, `ConnectionLoss`, `ClientClosed`)
+ *   TransactionError   as ZooKeeperError              a multi failed; `index` and `outcomes` say where
+ *   ZkArgumentError    "ZK_INVALID_ARGUMENT"          refused before anything was sent
+ *   ConnectError       "ZK_CONNECT"                   no session established before the deadline
+ *   ZkProtocolError    "ZK_PROTOCOL"                  the peer sent bytes that are not ZooKeeper
+ *   SaslError          "ZK_SASL"                      the SASL exchange failed on the client's side
+ *
+ * ZooKeeperError's `code` stays the server's number, as it has always been (callers compare it with
+ * `ErrorCode`); its string is `codeName`. `ZkErrorCode` lists the string codes.
+ *
+ * Conditions the client detects itself use the server's codes where ZooKeeper has one (ConnectionLoss,
+ * SessionExpired, RequestTimeout) and zkwire's own codes, all at -1000 or below, where it has none
+ * (ClientClosed). A ZooKeeperError is created in the public method after its await, so its stack shows
+ * the caller.
  */
 import { ErrorCode, errorCodeName } from "./protocol/constants.js";
+
+/** The string codes of zkwire's errors other than ZooKeeperError (whose `codeName` is its string). */
+export const ZkErrorCode = {
+  InvalidArgument: "ZK_INVALID_ARGUMENT",
+  Connect: "ZK_CONNECT",
+  Protocol: "ZK_PROTOCOL",
+  Sasl: "ZK_SASL",
+} as const;
+export type ZkErrorCode = (typeof ZkErrorCode)[keyof typeof ZkErrorCode];
 
 /** zkwire's own codes, for conditions ZooKeeper has no code for. Kept clear of the server's range. */
 export const ClientErrorCode = {
@@ -77,7 +97,7 @@ export class ZooKeeperError extends Error {
 /** A call refused before anything was sent. */
 export class ZkArgumentError extends TypeError {
   override readonly name = "ZkArgumentError";
-  readonly code = "ZK_INVALID_ARGUMENT";
+  readonly code = ZkErrorCode.InvalidArgument;
 }
 
 /**
@@ -98,4 +118,77 @@ export function isZooKeeperError(
   name?: keyof typeof ErrorCode | keyof typeof ClientErrorCode,
 ): err is ZooKeeperError {
   return err instanceof ZooKeeperError && (name === undefined || err.codeName === name);
+}
+
+/**
+ * ZkProtocolError: the one error the protocol layer throws: bytes that are not a valid Jute record or frame.
+ *
+ * Whatever arrives from the network, decoding ends either in a value or in this error, never in a
+ * RangeError from a Buffer method or a giant allocation. The session layer catches it and ends the
+ * connection (a peer that sent one malformed frame cannot be trusted with the next one).
+ */
+export class ZkProtocolError extends Error {
+  override readonly name = "ZkProtocolError";
+  readonly code = ZkErrorCode.Protocol;
+  /** The record being decoded (e.g. `GetDataResponse`), or `frame` for framing errors. */
+  readonly record: string;
+  /** Byte offset inside the record (or stream position for framing) where the problem was found. */
+  readonly offset: number;
+
+  constructor(record: string, offset: number, message: string, options?: ErrorOptions) {
+    super(`${record} at offset ${offset}: ${message}`, options);
+    this.record = record;
+    this.offset = offset;
+  }
+}
+
+/** Thrown by start() when no server could be reached before the deadline. */
+export class ConnectError extends Error {
+  override readonly name = "ConnectError";
+  readonly code = ZkErrorCode.Connect;
+  constructor(
+    message: string,
+    readonly attempts: readonly { host: string; error: string }[],
+  ) {
+    super(message);
+  }
+}
+
+/** A SASL exchange failed on the client's side: a malformed or unauthenticated challenge, or a misuse. */
+export class SaslError extends Error {
+  override readonly name = "SaslError";
+  readonly code = ZkErrorCode.Sasl;
+  /** The mechanism that failed, e.g. "DIGEST-MD5". */
+  readonly mechanism: string;
+
+  constructor(mechanism: string, message: string, options?: ErrorOptions) {
+    super(`${mechanism}: ${message}`, options);
+    this.mechanism = mechanism;
+  }
+}
+
+export interface OpOutcome {
+  readonly op: string;
+  readonly path: string;
+  /** 0 for an op that would have succeeded. */
+  readonly code: number;
+}
+
+/** A transaction failed: nothing was applied. `index` is the op that failed. */
+export class TransactionError extends ZooKeeperError {
+  /** Index of the op that failed. */
+  readonly index: number;
+  /** Every op's outcome, in order. */
+  readonly outcomes: readonly OpOutcome[];
+
+  constructor(code: number, index: number, outcomes: readonly OpOutcome[]) {
+    const failed = outcomes[index];
+    super(code, {
+      op: "multi",
+      path: failed?.path,
+      detail: `op ${index} (${failed?.op ?? "?"}) failed; nothing was applied`,
+    });
+    this.index = index;
+    this.outcomes = outcomes;
+  }
 }

@@ -20,32 +20,18 @@ import {
   OpCode,
   WatcherType,
 } from "../protocol/constants.js";
-import type { JuteReader, JuteRecord } from "../protocol/jute.js";
-import { GetACLRequest, GetACLResponse, SetACLRequest, SetACLResponse } from "../protocol/records/acl-ops.js";
-import {
-  GetAllChildrenNumberRequest,
-  GetAllChildrenNumberResponse,
-} from "../protocol/records/all-children-number.js";
+import { encodeRequest, type Operation, Operations } from "../protocol/operations.js";
 import type { ClientInfo } from "../protocol/records/client-info.js";
-import { Create2Response, CreateRequest, CreateTTLRequest } from "../protocol/records/create.js";
-import { DeleteRequest } from "../protocol/records/delete.js";
-import { GetEphemeralsRequest, GetEphemeralsResponse } from "../protocol/records/ephemerals.js";
-import { ExistsRequest, ExistsResponse } from "../protocol/records/exists.js";
-import { GetChildren2Request, GetChildren2Response } from "../protocol/records/get-children.js";
-import { GetDataRequest, GetDataResponse } from "../protocol/records/get-data.js";
-import { type MultiOp, MultiRequest, MultiResponse, type MultiResult } from "../protocol/records/multi.js";
-import { ReconfigRequest } from "../protocol/records/reconfig.js";
-import { SetDataRequest, SetDataResponse } from "../protocol/records/set-data.js";
+import type { GetChildren2Response } from "../protocol/records/get-children.js";
+import type { GetDataResponse } from "../protocol/records/get-data.js";
+import type { MultiOp, MultiResult } from "../protocol/records/multi.js";
 import type { Stat } from "../protocol/records/stat.js";
-import { SyncRequest, SyncResponse } from "../protocol/records/sync.js";
-import { AddWatchRequest, CheckWatchesRequest, RemoveWatchesRequest } from "../protocol/records/watches.js";
-import { WhoAmIResponse } from "../protocol/records/who-am-i.js";
 import { parseConnectString } from "../session/connect-string.js";
 import type { Failure, WatchRegistration } from "../session/depot.js";
 import { type Logger, silentLogger } from "../session/logger.js";
 import { joinPath, parentOf, toClientPath } from "../session/paths.js";
 import type { SaslMechanismFactory } from "../session/sasl/mechanism.js";
-import { encodeRequest, SESSION_DEFAULTS, Session, type SessionOptions } from "../session/session.js";
+import { SESSION_DEFAULTS, Session, type SessionOptions } from "../session/session.js";
 import type { SessionState } from "../session/state.js";
 import type { WatchedEvent, Watcher, WatchKind } from "../session/watches.js";
 import { type AclEntry, validateAcl } from "./acl.js";
@@ -154,12 +140,6 @@ const SINCE: Partial<Record<string, string>> = {
   checkWatches: "3.5",
   reconfig: "3.5",
 };
-
-const readGetData = (r: JuteReader) => GetDataResponse.read(r);
-const readCreate2 = (r: JuteReader) => Create2Response.read(r);
-const readExists = (r: JuteReader) => ExistsResponse.read(r).stat;
-const readSetData = (r: JuteReader) => SetDataResponse.read(r).stat;
-const readChildren2 = (r: JuteReader) => GetChildren2Response.read(r);
 
 const watcherTypes: Record<WatchTypeName, number> = {
   children: WatcherType.Children,
@@ -403,16 +383,18 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     options: CreateOptions & CallOptions & { createParents?: boolean } = {},
   ): Promise<{ path: string; stat: Stat }> {
     const op = buildCreate(this.#chroot, path, data, options);
-    const frame = this.#frame(
-      op.type,
-      (op.type === OpCode.createTTL ? CreateTTLRequest : CreateRequest) as JuteRecord<unknown>,
-      op.request,
-      "create",
-      path,
-    );
+    const operation = op.type === OpCode.createContainer ? Operations.createContainer : Operations.create2;
+    const frame =
+      op.type === OpCode.createTTL
+        ? this.#frame(Operations.createTTL, op.request, "create", path)
+        : this.#frame(operation, op.request, "create", path);
     for (let attempt = 0; ; attempt++) {
       try {
-        const res = (await this.#session.submit(op.type, frame, readCreate2, options)) as Create2Response;
+        const res = await this.#session.submit(
+          op.type === OpCode.createTTL ? Operations.createTTL : operation,
+          frame,
+          options,
+        );
         return { path: toClientPath(this.#chroot, res.path ?? ""), stat: res.stat };
       } catch (f) {
         if (options.createParents && isFailure(f, ErrorCode.NoNode) && attempt < 3) {
@@ -452,9 +434,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** Deletes a node, optionally only at this version (-1 or absent: any version). */
   async delete(path: string, options: CallOptions & { version?: number } = {}): Promise<void> {
     const op = buildDelete(this.#chroot, path, options.version);
-    const frame = this.#frame(OpCode.delete, DeleteRequest, op.request as DeleteRequest, "delete", path);
+    const frame = this.#frame(Operations.delete, op.request, "delete", path);
     try {
-      await this.#session.submit(OpCode.delete, frame, null, options);
+      await this.#session.submit(Operations.delete, frame, options);
     } catch (f) {
       throw this.#error(f, "delete", path);
     }
@@ -499,15 +481,10 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async exists(path: string, options: WatchCallOptions = {}): Promise<unknown> {
     const p = serverPath(this.#chroot, path);
     const w = watchOf(options.watch, p, "data", "exist");
-    const frame = this.#frame(OpCode.exists, ExistsRequest, { path: p, watch: w !== null }, "exists", path);
+    const frame = this.#frame(Operations.exists, { path: p, watch: w !== null }, "exists", path);
     let stat: Stat | null;
     try {
-      stat = (await this.#session.submit(
-        OpCode.exists,
-        frame,
-        readExists,
-        submitOptions(options, w),
-      )) as Stat;
+      stat = (await this.#session.submit(Operations.exists, frame, submitOptions(options, w))).stat;
     } catch (f) {
       if (!isFailure(f, ErrorCode.NoNode)) throw this.#error(f, "exists", path);
       stat = null;
@@ -521,21 +498,10 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async getData(path: string, options: WatchCallOptions = {}): Promise<unknown> {
     const p = serverPath(this.#chroot, path);
     const w = watchOf(options.watch, p, "data", null);
-    const frame = this.#frame(
-      OpCode.getData,
-      GetDataRequest,
-      { path: p, watch: w !== null },
-      "getData",
-      path,
-    );
+    const frame = this.#frame(Operations.getData, { path: p, watch: w !== null }, "getData", path);
     let res: GetDataResponse;
     try {
-      res = (await this.#session.submit(
-        OpCode.getData,
-        frame,
-        readGetData,
-        submitOptions(options, w),
-      )) as GetDataResponse;
+      res = await this.#session.submit(Operations.getData, frame, submitOptions(options, w));
     } catch (f) {
       throw this.#error(f, "getData", path);
     }
@@ -546,9 +512,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** Replaces the node's data, optionally only at this version; returns the new Stat. */
   async setData(path: string, data: Data, options: CallOptions & { version?: number } = {}): Promise<Stat> {
     const op = buildSetData(this.#chroot, path, data, options.version);
-    const frame = this.#frame(OpCode.setData, SetDataRequest, op.request as SetDataRequest, "setData", path);
+    const frame = this.#frame(Operations.setData, op.request, "setData", path);
     try {
-      return (await this.#session.submit(OpCode.setData, frame, readSetData, options)) as Stat;
+      return (await this.#session.submit(Operations.setData, frame, options)).stat;
     } catch (f) {
       throw this.#error(f, "setData", path);
     }
@@ -560,21 +526,10 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async getChildren(path: string, options: WatchCallOptions = {}): Promise<unknown> {
     const p = serverPath(this.#chroot, path);
     const w = watchOf(options.watch, p, "child", null);
-    const frame = this.#frame(
-      OpCode.getChildren2,
-      GetChildren2Request,
-      { path: p, watch: w !== null },
-      "getChildren",
-      path,
-    );
+    const frame = this.#frame(Operations.getChildren2, { path: p, watch: w !== null }, "getChildren", path);
     let res: GetChildren2Response;
     try {
-      res = (await this.#session.submit(
-        OpCode.getChildren2,
-        frame,
-        readChildren2,
-        submitOptions(options, w),
-      )) as GetChildren2Response;
+      res = await this.#session.submit(Operations.getChildren2, frame, submitOptions(options, w));
     } catch (f) {
       throw this.#error(f, "getChildren", path);
     }
@@ -587,43 +542,39 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** The number of all descendants of the node (server 3.6+). */
   async getAllChildrenNumber(path: string, options: CallOptions = {}): Promise<number> {
     const p = serverPath(this.#chroot, path);
-    return this.#call(
+    const res = await this.#call(
       "getAllChildrenNumber",
       path,
-      OpCode.getAllChildrenNumber,
-      GetAllChildrenNumberRequest,
+      Operations.getAllChildrenNumber,
       { path: p },
-      (r) => GetAllChildrenNumberResponse.read(r).totalNumber,
       options,
-    ) as Promise<number>;
+    );
+    return res.totalNumber;
   }
 
   /** This session's ephemeral nodes whose path starts with `prefix` (default "/"), server 3.6+. */
   async getEphemerals(prefix = "/", options: CallOptions = {}): Promise<string[]> {
     const p = serverPath(this.#chroot, prefix);
-    const list = (await this.#call(
+    const res = await this.#call(
       "getEphemerals",
       prefix,
-      OpCode.getEphemerals,
-      GetEphemeralsRequest,
+      Operations.getEphemerals,
       { prefixPath: p },
-      (r) => GetEphemeralsResponse.read(r).ephemerals ?? [],
       options,
-    )) as string[];
+    );
+    const list = res.ephemerals ?? [];
     return this.#chroot === "" ? list : list.map((e) => toClientPath(this.#chroot, e));
   }
 
   /** The node's ACL and Stat. */
   async getACL(path: string, options: CallOptions = {}): Promise<{ acl: AclEntry[]; stat: Stat }> {
-    const res = (await this.#call(
+    const res = await this.#call(
       "getACL",
       path,
-      OpCode.getACL,
-      GetACLRequest,
+      Operations.getACL,
       { path: serverPath(this.#chroot, path) },
-      (r) => GetACLResponse.read(r),
       options,
-    )) as GetACLResponse;
+    );
     return {
       acl: (res.acl ?? []).map((a) => ({
         perms: a.perms,
@@ -643,15 +594,14 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     // The same bounds as every other version: an int32 from -1 (any). A larger one would otherwise
     // escape as a RangeError from the encoder instead of ZkArgumentError.
     const version = checkVersion(options.version);
-    return this.#call(
+    const res = await this.#call(
       "setACL",
       path,
-      OpCode.setACL,
-      SetACLRequest,
+      Operations.setACL,
       { path: p, acl: validateAcl(acl), version },
-      (r) => SetACLResponse.read(r).stat,
       options,
-    ) as Promise<Stat>;
+    );
+    return res.stat;
   }
 
   /**
@@ -660,16 +610,8 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
    */
   async sync(path: string, options: CallOptions = {}): Promise<string> {
     const p = serverPath(this.#chroot, path);
-    const res = (await this.#call(
-      "sync",
-      path,
-      OpCode.sync,
-      SyncRequest,
-      { path: p },
-      (r) => SyncResponse.read(r).path,
-      options,
-    )) as string | null;
-    return toClientPath(this.#chroot, res ?? p);
+    const res = await this.#call("sync", path, Operations.sync, { path: p }, options);
+    return toClientPath(this.#chroot, res.path ?? p);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -697,15 +639,8 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   async #multi(type: number, ops: MultiOp[], options: CommitOptions, op: string): Promise<MultiResult[]> {
-    return this.#call(
-      op,
-      undefined,
-      type,
-      MultiRequest,
-      ops,
-      (r) => MultiResponse.read(r),
-      options,
-    ) as Promise<MultiResult[]>;
+    const operation = type === OpCode.multiRead ? Operations.multiRead : Operations.multi;
+    return this.#call(op, undefined, operation, ops, options);
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -731,15 +666,8 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
 
   /** The identities the server has authenticated this session as (server 3.7+). */
   async whoAmI(options: CallOptions = {}): Promise<ClientInfo[]> {
-    return this.#call(
-      "whoAmI",
-      undefined,
-      OpCode.whoAmI,
-      null,
-      null,
-      (r) => WhoAmIResponse.read(r).clientInfo ?? [],
-      options,
-    ) as Promise<ClientInfo[]>;
+    const res = await this.#call("whoAmI", undefined, Operations.whoAmI, null, options);
+    return res.clientInfo ?? [];
   }
 
   // -----------------------------------------------------------------------------------------------
@@ -767,10 +695,8 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     await this.#call(
       "addWatch",
       path,
-      OpCode.addWatch,
-      AddWatchRequest,
+      Operations.addWatch,
       { path: p, mode: recursive ? AddWatchMode.persistentRecursive : AddWatchMode.persistent },
-      null,
       {
         signal: options.signal,
         timeout: options.timeout,
@@ -780,33 +706,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     return watch;
   }
 
-  async #removePersistent(p: string, watch: PersistentWatch): Promise<void> {
-    const kind: WatchKind = watch.recursive ? "persistentRecursive" : "persistent";
-    const registry = this.#session.watches;
-    if (!registry.remove(kind, p, watch.watcher) || registry.has(kind, p)) return;
-    // The last local watcher of this kind on the path: the server's registration can go too.
-    if (this.#session.state.kind !== "connected" && this.#session.state.kind !== "read-only") return;
-    const frame = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, {
-      path: p,
-      type: watch.recursive ? WatcherType.PersistentRecursive : WatcherType.Persistent,
-    });
-    try {
-      await this.#session.submit(OpCode.removeWatches, frame, null);
-    } catch (f) {
-      // Servers before 3.9 cannot remove a persistent watch by its type (ZOOKEEPER-4472: they answer
-      // MarshallingError). When nothing else watches the path locally, removing every watch on it ("any")
-      // does the job; otherwise the server's watch stays and its events find no watcher here.
-      if (
-        !isFailure(f, ErrorCode.MarshallingError) ||
-        !localKinds.any.concat("persistent", "persistentRecursive").every((k) => !registry.has(k, p))
-      )
-        return;
-      const any = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, {
-        path: p,
-        type: WatcherType.Any,
-      });
-      await this.#session.submit(OpCode.removeWatches, any, null).catch(() => undefined);
-    }
+  #removePersistent(p: string, watch: PersistentWatch): Promise<void> {
+    const kind = watch.recursive ? "persistentRecursive" : "persistent";
+    return this.#session.watches.removePersistent(kind, p, watch.watcher);
   }
 
   /**
@@ -822,50 +724,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     const p = serverPath(this.#chroot, path);
     const serverType = watcherTypes[type];
     if (serverType === undefined) throw new ZkArgumentError(`unknown watch type "${String(type)}"`);
-    const registry = this.#session.watches;
-    const kinds = localKinds[type];
-    const removed: { kind: WatchKind; watcher: Watcher }[] = [];
-    if (options.watcher !== undefined) {
-      for (const kind of kinds) {
-        if (registry.remove(kind, p, options.watcher)) removed.push({ kind, watcher: options.watcher });
-      }
-      if (removed.length === 0) throw new ZooKeeperError(ErrorCode.NoWatcher, { op: "removeWatches", path });
-    } else {
-      for (const kind of kinds) {
-        for (const watcher of registry.take([kind], p)) removed.push({ kind, watcher });
-      }
-    }
-    const stillNeeded = kinds.some((k) => registry.has(k, p));
-    if (!stillNeeded) {
-      const frame = this.#frame(
-        OpCode.removeWatches,
-        RemoveWatchesRequest,
-        { path: p, type: serverType },
-        "removeWatches",
-        path,
-      );
-      try {
-        await this.#session.submit(OpCode.removeWatches, frame, null, options);
-      } catch (f) {
-        if (!options.local) {
-          for (const { kind, watcher } of removed) registry.add(kind, p, watcher);
-          throw this.#error(f, "removeWatches", path, type);
-        }
-      }
-    }
-    for (const { kind, watcher } of removed) {
-      const eventType =
-        kind === "child"
-          ? "ChildWatchRemoved"
-          : kind === "data" || kind === "exist"
-            ? "DataWatchRemoved"
-            : "PersistentWatchRemoved";
-      this.#session.deliver(watcher, {
-        type: eventType,
-        state: this.#session.state.kind === "read-only" ? "ConnectedReadOnly" : "SyncConnected",
-        path,
-        zxid: -1n,
-      });
+    const frame = this.#frame(Operations.removeWatches, { path: p, type: serverType }, "removeWatches", path);
+    const { watcher, local = false } = options;
+    try {
+      await this.#session.watches.remove(p, path, localKinds[type], watcher, local, frame, options);
+    } catch (f) {
+      throw this.#error(f, "removeWatches", path, type);
     }
   }
 
@@ -874,15 +738,9 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     const serverType = watcherTypes[type];
     if (serverType === undefined) throw new ZkArgumentError(`unknown watch type "${String(type)}"`);
     const p = serverPath(this.#chroot, path);
-    const frame = this.#frame(
-      OpCode.checkWatches,
-      CheckWatchesRequest,
-      { path: p, type: serverType },
-      "checkWatches",
-      path,
-    );
+    const frame = this.#frame(Operations.checkWatches, { path: p, type: serverType }, "checkWatches", path);
     try {
-      await this.#session.submit(OpCode.checkWatches, frame, null, options);
+      await this.#session.submit(Operations.checkWatches, frame, options);
       return true;
     } catch (f) {
       if (isFailure(f, ErrorCode.NoWatcher)) return false;
@@ -899,20 +757,14 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async getConfig(options: WatchCallOptions = {}): Promise<unknown> {
     const w = watchOf(options.watch, CONFIG_NODE, "data", null);
     const frame = this.#frame(
-      OpCode.getData,
-      GetDataRequest,
+      Operations.getData,
       { path: CONFIG_NODE, watch: w !== null },
       "getConfig",
       CONFIG_NODE,
     );
     let res: GetDataResponse;
     try {
-      res = (await this.#session.submit(
-        OpCode.getData,
-        frame,
-        readGetData,
-        submitOptions(options, w),
-      )) as GetDataResponse;
+      res = await this.#session.submit(Operations.getData, frame, submitOptions(options, w));
     } catch (f) {
       throw this.#error(f, "getConfig", CONFIG_NODE);
     }
@@ -936,20 +788,18 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     }
     const list = (xs: (string | number)[] | undefined) =>
       xs === undefined ? null : xs.map(String).join(",");
-    const res = (await this.#call(
+    const res = await this.#call(
       "reconfig",
       undefined,
-      OpCode.reconfig,
-      ReconfigRequest,
+      Operations.reconfig,
       {
         joiningServers: list(joining),
         leavingServers: list(leaving),
         newMembers: list(newMembers),
         curConfigId: options.fromConfig ?? -1n,
       },
-      readGetData,
       options,
-    )) as GetDataResponse;
+    );
     return { config: Buffer.from(res.data ?? EMPTY).toString("utf8"), stat: res.stat };
   }
 
@@ -973,14 +823,8 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   // Internals
 
   /** Encodes a request frame, refusing (before anything is sent) one the server would not accept. */
-  #frame<T>(
-    opcode: number,
-    record: JuteRecord<T> | null,
-    value: T,
-    op: string,
-    path: string | undefined,
-  ): Buffer {
-    const frame = encodeRequest(opcode, record, value);
+  #frame<Req>(operation: Operation<Req, unknown>, value: Req, op: string, path: string | undefined): Buffer {
+    const frame = encodeRequest(operation, value);
     if (frame.length - 4 > this.#maxRequestSize) {
       throw new ZkArgumentError(
         `${op}${path === undefined ? "" : ` ${path}`}: request of ${frame.length - 4} bytes exceeds the maximum of ` +
@@ -991,18 +835,16 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     return frame;
   }
 
-  async #call<T>(
+  async #call<Req, Res>(
     op: string,
     path: string | undefined,
-    opcode: number,
-    record: JuteRecord<T> | null,
-    value: T,
-    decode: ((r: JuteReader) => unknown) | null,
+    operation: Operation<Req, Res>,
+    value: Req,
     options: CallOptions & { registration?: WatchRegistration | undefined },
-  ): Promise<unknown> {
-    const frame = this.#frame(opcode, record, value, op, path);
+  ): Promise<Res> {
+    const frame = this.#frame(operation, value, op, path);
     try {
-      return await this.#session.submit(opcode, frame, decode, options);
+      return await this.#session.submit(operation, frame, options);
     } catch (f) {
       throw this.#error(f, op, path);
     }

@@ -94,11 +94,20 @@ export function buildCreate(
   return { type: mode === "container" ? OpCode.createContainer : OpCode.create2, request };
 }
 
-export function buildDelete(chroot: string, path: string, version?: number): MultiOp {
+export function buildDelete(
+  chroot: string,
+  path: string,
+  version?: number,
+): Extract<MultiOp, { type: typeof OpCode.delete }> {
   return { type: OpCode.delete, request: { path: serverPath(chroot, path), version: checkVersion(version) } };
 }
 
-export function buildSetData(chroot: string, path: string, data: Data, version?: number): MultiOp {
+export function buildSetData(
+  chroot: string,
+  path: string,
+  data: Data,
+  version?: number,
+): Extract<MultiOp, { type: typeof OpCode.setData }> {
   return {
     type: OpCode.setData,
     request: { path: serverPath(chroot, path), data: toBytes(data), version: checkVersion(version) },

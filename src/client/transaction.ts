@@ -10,7 +10,7 @@
  * A transaction is all or nothing; when it fails, TransactionError says which op failed and why (the
  * server reports 0 for the ops before it and RuntimeInconsistency for the ones after).
  */
-import { ZooKeeperError } from "../errors.js";
+import { type OpOutcome, TransactionError, ZooKeeperError } from "../errors.js";
 import { ErrorCode, OpCode } from "../protocol/constants.js";
 import type { MultiOp, MultiResult } from "../protocol/records/multi.js";
 import type { Stat } from "../protocol/records/stat.js";
@@ -47,31 +47,8 @@ export interface CheckResult {
 }
 export type TransactionResult = CreateResult | DeleteResult | SetDataResult | CheckResult;
 
-export interface OpOutcome {
-  readonly op: string;
-  readonly path: string;
-  /** 0 for an op that would have succeeded. */
-  readonly code: number;
-}
-
-/** A transaction failed: nothing was applied. `index` is the op that failed. */
-export class TransactionError extends ZooKeeperError {
-  /** Index of the op that failed. */
-  readonly index: number;
-  /** Every op's outcome, in order. */
-  readonly outcomes: readonly OpOutcome[];
-
-  constructor(code: number, index: number, outcomes: readonly OpOutcome[]) {
-    const failed = outcomes[index];
-    super(code, {
-      op: "multi",
-      path: failed?.path,
-      detail: `op ${index} (${failed?.op ?? "?"}) failed; nothing was applied`,
-    });
-    this.index = index;
-    this.outcomes = outcomes;
-  }
-}
+// The errors live with every other zkwire error; these names stay importable from here.
+export { type OpOutcome, TransactionError };
 
 interface Entry {
   op: MultiOp;

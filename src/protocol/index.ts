@@ -1,6 +1,7 @@
 /**
  * zkwire/protocol: the ZooKeeper wire format, usable on its own (proxies, tools, tests): the Jute codec,
- * every record a 3.9 client sends or receives, the protocol's numbers, and framing.
+ * every record a 3.9 client sends or receives, the operations (opcode, request and reply records), the
+ * protocol's numbers, and framing.
  */
 export * from "./constants.js";
 export { ZkProtocolError } from "./errors.js";
@@ -17,4 +18,5 @@ export {
   sizeOfUstring,
   sizeOfUstringVector,
 } from "./jute.js";
+export { type AnyOperation, encodeRequest, type Operation, Operations } from "./operations.js";
 export * from "./records/index.js";

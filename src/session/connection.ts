@@ -3,9 +3,9 @@
  * sessions; the session drives the handshake and decides what to write. It ends exactly once, reporting
  * why (null for a clean end).
  */
-import * as net from "node:net";
-import * as tls from "node:tls";
+import type * as tls from "node:tls";
 import { FrameDecoder } from "../protocol/framing.js";
+import { type Clock, netTransport, realClock, type SocketLike, type Transport } from "./clock.js";
 import type { HostAddress } from "./connect-string.js";
 
 export interface ConnectionHandlers {
@@ -23,14 +23,19 @@ export interface ConnectionOptions {
   /** TLS options, or undefined for plain TCP. */
   tls: tls.ConnectionOptions | undefined;
   maxPacketSize: number;
+  /** Where the connection reads the time (default: performance.now()). */
+  clock?: Clock | undefined;
+  /** How it opens its socket (default: node:net, or node:tls). */
+  transport?: Transport | undefined;
 }
 
 export class Connection {
   readonly address: HostAddress;
-  private readonly socket: net.Socket;
+  private readonly socket: SocketLike;
+  private readonly clock: Clock;
   private readonly decoder: FrameDecoder;
   private closed = false;
-  /** performance.now() of the last bytes received and sent: the session's timers read these. */
+  /** clock.now() of the last bytes received and sent: the session's timers read these. */
   lastReceived: number;
   lastSent: number;
 
@@ -41,19 +46,11 @@ export class Connection {
   ) {
     this.address = address;
     this.decoder = new FrameDecoder(options.maxPacketSize);
-    this.lastReceived = this.lastSent = performance.now();
-    if (options.tls) {
-      this.socket = tls.connect({
-        servername: net.isIP(address.host) ? undefined : address.host,
-        ...options.tls,
-        host: address.host,
-        port: address.port,
-      });
-      this.socket.once("secureConnect", () => this.opened());
-    } else {
-      this.socket = net.connect({ host: address.host, port: address.port });
-      this.socket.once("connect", () => this.opened());
-    }
+    this.clock = options.clock ?? realClock;
+    this.lastReceived = this.lastSent = this.clock.now();
+    const { socket, openEvent } = (options.transport ?? netTransport)(address, options.tls);
+    this.socket = socket;
+    this.socket.once(openEvent, () => this.opened());
     this.socket.setNoDelay(true);
     this.socket.on("data", (chunk: Buffer) => this.received(chunk));
     this.socket.on("drain", () => {
@@ -71,7 +68,7 @@ export class Connection {
   /** Writes bytes; false when the socket's buffer is full (wait for onDrain before writing more). */
   write(bytes: Buffer): boolean {
     if (this.closed) return false;
-    this.lastSent = performance.now();
+    this.lastSent = this.clock.now();
     return this.socket.write(bytes);
   }
 
@@ -89,7 +86,7 @@ export class Connection {
 
   private received(chunk: Buffer): void {
     if (this.closed) return;
-    this.lastReceived = performance.now();
+    this.lastReceived = this.clock.now();
     try {
       this.decoder.push(chunk, (frame) => {
         if (!this.closed) this.handlers.onFrame(frame);

@@ -1,17 +1,28 @@
 /**
- * Pending requests, in one structure: the frames waiting to be written and the frames written and not
- * yet answered, in order.
+ * The depot: every pending request of a session, from the call that made it to its answer, with the
+ * verbs of that job (push, flush, answer, fail, hold). Nothing else touches the queues or the xids.
  *
- *   submit() ──> toWrite [r5 r6 r7]  ──flush (one socket write per tick)──>  written [r2 r3 r4] ──> reply
- *                (encoded at call time;                                     (answered in order: the
- *                 xid patched in at write)                                   head must match each reply)
+ *   push() ──> toWrite [r5 r6 r7]  ──flush (one socket write per tick)──>  written [r2 r3 r4] ──> answer(xid)
+ *              (encoded at call time;                                     (answered in order: the head
+ *               xid patched in at write)                                   must carry the reply's xid)
  *
- * A request's xid is assigned when it is written, so xids on the wire always increase. On connection
- * loss every written request fails with ConnectionLoss (it may or may not have been applied); requests
- * not yet written stay queued for the next connection. A queued request that is aborted is only marked
- * done; the flush skips it, so nothing is searched for or spliced out.
+ * A request's xid is assigned when it is written, so xids on the wire always increase. ZooKeeper answers
+ * one connection's requests in order, so `written` is a FIFO and answer(xid) checks its head instead of
+ * searching a map: a reply for any other xid means the stream cannot be trusted, and the connection ends.
+ * Auth packets carry the reserved xid -4 and are answered in their own order (`authWritten`).
+ *
+ * Nothing is written while the depot is detached (no connection, or its handshake not yet answered),
+ * held (SASL authentication runs; see sasl/mechanism.ts for why the server requires this), or congested
+ * (the socket's buffer is full; the connection's drain releases it).
+ *
+ * On connection loss every written request fails with ConnectionLoss (it may or may not have been
+ * applied); requests not yet written stay queued for the next connection. A queued request that is
+ * aborted is only marked done; the flush skips it, so nothing is searched for or spliced out.
  */
-import type { JuteReader } from "../protocol/jute.js";
+
+import { ZkProtocolError } from "../errors.js";
+import { Xid } from "../protocol/constants.js";
+import type { AnyOperation } from "../protocol/operations.js";
 import type { Watcher, WatchKind } from "./watches.js";
 
 /** Why a request failed: a ZooKeeper error code (server's or the client's own) and optional words. */
@@ -38,12 +49,12 @@ export const RequestStatus = {
 export type RequestStatus = (typeof RequestStatus)[keyof typeof RequestStatus];
 
 export interface Pending {
-  readonly opcode: number;
+  /** What the request is: its opcode, and the record its reply is decoded with. */
+  readonly op: AnyOperation;
   /** The whole frame, length prefix included; the xid sits at offset 4. */
   readonly frame: Buffer;
   xid: number;
   status: RequestStatus;
-  readonly decode: ((r: JuteReader) => unknown) | null;
   readonly watch: WatchRegistration | null;
   resolve(value: unknown): void;
   reject(failure: Failure): void;
@@ -88,5 +99,167 @@ export class Fifo<T> {
     for (let i = 0; i < this.count; i++) bigger[i] = this.items[(this.head + i) & (this.items.length - 1)];
     this.items = bigger;
     this.head = 0;
+  }
+}
+
+const MAX_XID = 0x7fffffff;
+
+/** The one place a request record is built. `xid` 0: numbered when written; else a reserved xid. */
+export function request(
+  op: AnyOperation,
+  frame: Buffer,
+  watch: WatchRegistration | null,
+  resolve: (value: unknown) => void,
+  reject: (failure: Failure) => void,
+  xid = 0,
+): Pending {
+  return { op, frame, xid, status: RequestStatus.Queued, watch, resolve, reject, cleanup: null };
+}
+
+/** Marks a request done and releases its abort listener and timer. */
+export function finish(p: Pending): void {
+  p.status = RequestStatus.Done;
+  if (p.cleanup !== null) {
+    p.cleanup();
+    p.cleanup = null;
+  }
+}
+
+/** Gives a request its outcome, unless its caller already has one (it gave up). */
+export function settle(p: Pending, value: unknown, failure: Failure | null): void {
+  if (p.status === RequestStatus.Done) return;
+  finish(p);
+  if (failure === null) p.resolve(value);
+  else p.reject(failure);
+}
+
+export class Depot {
+  private readonly toWrite = new Fifo<Pending>();
+  private readonly written = new Fifo<Pending>();
+  private readonly authWritten = new Fifo<Pending>();
+  private xid = 1;
+  private sink: ((bytes: Buffer) => boolean) | null = null;
+  private held = false;
+  private congested = false;
+  private flushScheduled = false;
+
+  /** `onWrite` hears of every request as it is written (the diagnostics channel). */
+  constructor(private readonly onWrite: (p: Pending) => void) {}
+
+  /** The next xid from the session's one counter (also SASL's, which is written outside the queue). */
+  nextXid(): number {
+    const xid = this.xid;
+    this.xid = xid === MAX_XID ? 1 : xid + 1;
+    return xid;
+  }
+
+  /** Queues a request behind every other; it leaves with the next flush. */
+  push(p: Pending): void {
+    this.toWrite.push(p);
+    this.scheduleFlush();
+  }
+
+  /** Queues requests ahead of everything queued (credentials and watches on a new connection). */
+  pushFirst(first: readonly Pending[]): void {
+    if (first.length === 0) return;
+    const rest = this.toWrite.drain();
+    for (const p of first) this.toWrite.push(p);
+    for (const p of rest) this.toWrite.push(p);
+    this.scheduleFlush();
+  }
+
+  /** A connection is ready for requests: writes go to `write`, which says false when its buffer is full. */
+  attach(write: (bytes: Buffer) => boolean): void {
+    this.sink = write;
+    this.congested = false;
+    this.flush();
+  }
+
+  /** The connection ended: nothing is written until the next attach. */
+  detach(): void {
+    this.sink = null;
+    this.congested = false;
+    this.held = false;
+  }
+
+  /** Nothing but what bypasses the queue (SASL's tokens) is written until release(). */
+  hold(): void {
+    this.held = true;
+  }
+
+  release(): void {
+    this.held = false;
+    this.flush();
+  }
+
+  /** The socket took what it had buffered: write again. */
+  drained(): void {
+    this.congested = false;
+    this.flush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // nextTick, not setImmediate: requests issued in the same tick, including from promise
+    // continuations, leave together in one write without waiting for the next loop iteration.
+    process.nextTick(() => this.flush());
+  }
+
+  /** Writes every queued request in one socket write, assigning xids in order. */
+  flush(): void {
+    this.flushScheduled = false;
+    const write = this.sink;
+    if (write === null || this.held || this.congested) return;
+    const frames: Buffer[] = [];
+    let bytes = 0;
+    for (let p = this.toWrite.shift(); p !== undefined; p = this.toWrite.shift()) {
+      if (p.status === RequestStatus.Done) continue; // aborted before it was written
+      if (p.xid === Xid.auth) {
+        this.authWritten.push(p);
+      } else if (p.xid === 0) {
+        // A numbered request: its xid is decided now, so xids on the wire always increase.
+        p.xid = this.nextXid();
+        p.frame.writeInt32BE(p.xid, 4);
+        this.written.push(p);
+      }
+      p.status = RequestStatus.Written;
+      this.onWrite(p);
+      frames.push(p.frame);
+      bytes += p.frame.length;
+    }
+    if (frames.length === 0) return;
+    if (!write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes))) this.congested = true;
+  }
+
+  /**
+   * The request a reply with this xid answers: the oldest written one. Throws ZkProtocolError when the
+   * reply does not match it (the request stays, and fails with the rest when the connection ends).
+   */
+  answer(xid: number): Pending {
+    const p = this.written.shift();
+    if (p === undefined) throw new ZkProtocolError("reply", 0, `reply xid ${xid} answers no request`);
+    if (p.xid !== xid) {
+      this.written.push(p);
+      throw new ZkProtocolError("reply", 0, `reply xid ${xid} out of order, expected ${p.xid}`);
+    }
+    return p;
+  }
+
+  /** The auth packet a reply with the auth xid answers, if any. */
+  answerAuth(): Pending | undefined {
+    return this.authWritten.shift();
+  }
+
+  /** Fails every written request (the connection ended); queued ones wait for the next connection. */
+  failWritten(failure: Failure): void {
+    for (const p of this.written.drain()) settle(p, null, failure);
+    for (const p of this.authWritten.drain()) settle(p, null, failure);
+  }
+
+  /** Fails every request, written or not (the session ended). */
+  failAll(failure: Failure): void {
+    this.failWritten(failure);
+    for (const p of this.toWrite.drain()) settle(p, null, failure);
   }
 }

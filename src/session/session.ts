@@ -12,40 +12,44 @@
  *     ensemble fits in one session timeout;
  *   - cut off from every server for longer than T, the session has expired on the server side, so the
  *     client declares it expired too instead of hoping.
+ * The clock and the sockets come in through seams (clock.ts), so test/session/timers.test.ts checks each
+ * of these boundaries in milliseconds, with no server.
  *
  * Everything that changes the state goes through `transition`, which ignores whatever comes after a
  * terminal state. The connect loop (`run`) is started once and is the only place that opens connections.
  */
-import { channel } from "node:diagnostics_channel";
 import { connect as netConnect } from "node:net";
 import type * as tls from "node:tls";
 import { connect as tlsConnect } from "node:tls";
-import { ClientErrorCode, codeName } from "../errors.js";
-import {
-  AUTH_PACKET_TYPE,
-  DEFAULT_MAX_PACKET,
-  ErrorCode,
-  OpCode,
-  WatcherType,
-  Xid,
-} from "../protocol/constants.js";
-import { ZkProtocolError } from "../protocol/errors.js";
-import { JuteReader, type JuteRecord, JuteWriter } from "../protocol/jute.js";
-import { AuthPacket } from "../protocol/records/auth.js";
+import { channels } from "../diagnostics.js";
+import { ClientErrorCode, ConnectError, codeName, ZkProtocolError } from "../errors.js";
+import { AUTH_PACKET_TYPE, DEFAULT_MAX_PACKET, ErrorCode, Xid } from "../protocol/constants.js";
+import { JuteReader, JuteWriter } from "../protocol/jute.js";
+import { encodeRequest, type Operation, Operations } from "../protocol/operations.js";
 import { ConnectRequest, ConnectResponse } from "../protocol/records/connect.js";
 import { REPLY_HEADER_SIZE, ReplyHeader } from "../protocol/records/headers.js";
-import { GetSASLRequest, SetSASLResponse } from "../protocol/records/sasl.js";
-import { SetWatches, SetWatches2 } from "../protocol/records/set-watches.js";
+import { SetSASLResponse } from "../protocol/records/sasl.js";
 import { WatcherEvent } from "../protocol/records/watcher-event.js";
-import { RemoveWatchesRequest } from "../protocol/records/watches.js";
+import { type Clock, realClock, type Transport } from "./clock.js";
 import { type ConnectString, formatHost, type HostAddress, HostList } from "./connect-string.js";
 import { Connection } from "./connection.js";
-import { type Failure, Fifo, type Pending, RequestStatus, type WatchRegistration } from "./depot.js";
+import {
+  Depot,
+  type Failure,
+  finish,
+  type Pending,
+  RequestStatus,
+  request,
+  settle,
+  type WatchRegistration,
+} from "./depot.js";
 import type { Logger } from "./logger.js";
 import { toClientPath } from "./paths.js";
 import type { SaslMechanism } from "./sasl/mechanism.js";
 import { isConnected, isTerminal, keeperStateOf, type SessionState } from "./state.js";
-import { EVENT_TYPE_NAMES, type WatchedEvent, type Watcher, WatchRegistry } from "./watches.js";
+import { EVENT_TYPE_NAMES, type WatchedEvent, WatchManager } from "./watches.js";
+
+export { ConnectError };
 
 export interface SessionOptions {
   connectString: ConnectString;
@@ -63,6 +67,9 @@ export interface SessionOptions {
   /** Backoff between rounds over the host list: [first, max] in ms; each wait is jittered. */
   backoff: readonly [number, number];
   random: () => number;
+  /** Time and sockets, replaceable for tests (default: performance.now() and timers, node:net/tls). */
+  clock?: Clock | undefined;
+  transport?: Transport | undefined;
 }
 
 export const SESSION_DEFAULTS = {
@@ -73,10 +80,7 @@ export const SESSION_DEFAULTS = {
   closeTimeout: 2_000,
 };
 
-/** The SetWatches batch limit of the reference client: the server rejects packets over jute.maxbuffer. */
-const SET_WATCHES_MAX_BYTES = 128 * 1024;
 const PASSWORD_LENGTH = 16;
-const MAX_XID = 0x7fffffff;
 
 export interface SubmitOptions {
   signal?: AbortSignal | undefined;
@@ -88,57 +92,20 @@ export interface SubmitOptions {
 
 export type StateListener = (state: SessionState, previous: SessionState) => void;
 
-/**
- * diagnostics_channel channels. Each message carries the session id, so a subscriber can tell the
- * clients of one process apart; nothing is built unless someone subscribes.
- *   zkwire:request  { session, opcode, xid }           a request written to the socket
- *   zkwire:reply    { session, opcode, xid, zxid, err } its reply
- *   zkwire:state    { session, from, to }              a state change
- *   zkwire:watch    { session, ...WatchedEvent }       a notification from the server
- */
-const channels = {
-  request: channel("zkwire:request"),
-  reply: channel("zkwire:reply"),
-  state: channel("zkwire:state"),
-  watch: channel("zkwire:watch"),
-};
-
-/** Thrown by start() when no server could be reached before the deadline. */
-export class ConnectError extends Error {
-  override readonly name = "ConnectError";
-  readonly code = "ZK_CONNECT";
-  constructor(
-    message: string,
-    readonly attempts: readonly { host: string; error: string }[],
-  ) {
-    super(message);
-  }
-}
-
 /** A SASL exchange on one connection; `ready` is called when it succeeds (the first connect waits). */
 interface SaslExchange {
   mechanism: SaslMechanism;
+  /** The token written and not yet answered: its xid, and where its reply (the challenge) goes. */
   xid: number;
+  answer: ((err: number, r: JuteReader) => void) | null;
+  /** Ends the exchange's wait when the connection ends first. */
+  abort: ((reason: Error) => void) | null;
   ready: (() => void) | null;
 }
 
 interface AuthEntry {
   scheme: string;
   auth: Uint8Array;
-}
-
-/** Bytes of a frame header: length, xid, opcode. */
-const HEADER = 12;
-
-/** Encodes a request frame: length, xid (patched at write), opcode, body. Allocated once, exact size. */
-export function encodeRequest<T>(opcode: number, record: JuteRecord<T> | null, value: T, xid = 0): Buffer {
-  const size = HEADER + (record === null ? 0 : record.size(value));
-  const w = JuteWriter.alloc(size);
-  w.int(size - 4);
-  w.int(xid);
-  w.int(opcode);
-  if (record !== null) record.write(w, value);
-  return w.buf;
 }
 
 /** "host (error), N times; ..." with repeats merged, in first-seen order: a long deadline stays readable. */
@@ -174,13 +141,15 @@ function isReadWrite(host: HostAddress, tlsOptions: tls.ConnectionOptions | unde
 }
 
 /** Frames with nothing variable in them are encoded once. */
-const PING_FRAME = encodeRequest(OpCode.ping, null, null, Xid.ping);
+const PING_FRAME = encodeRequest(Operations.ping, null, Xid.ping);
 
 export class Session {
   private readonly options: SessionOptions;
   private readonly hosts: HostList;
   private readonly chroot: string;
-  readonly watches = new WatchRegistry();
+  private readonly clock: Clock;
+  /** The session's watches; the client reaches them through the manager's methods. */
+  readonly watches: WatchManager;
   private readonly listeners = new Set<StateListener>();
 
   private stateValue: SessionState = { kind: "connecting" };
@@ -193,19 +162,18 @@ export class Session {
 
   private connection: Connection | null = null;
   private handshaking = false;
-  private readonly toWrite = new Fifo<Pending>();
-  private readonly written = new Fifo<Pending>();
-  private readonly authWritten = new Fifo<Pending>();
-  private flushScheduled = false;
-  private congested = false;
-  private nextXid = 1;
+  private readonly depot = new Depot((p) => {
+    if (channels.request.hasSubscribers) {
+      channels.request.publish({ session: this.sessionIdValue, opcode: p.op.opcode, xid: p.xid });
+    }
+  });
   private pingOutstanding = false;
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
   private readonly auths: AuthEntry[] = [];
   private sasl: SaslExchange | null = null;
-  /** performance.now() of the last bytes from a server, as of the end of the last established connection. */
+  /** clock.now() of the last bytes from a server, as of the end of the last established connection. */
   private lastHeard = 0;
-  private expiryTimer: NodeJS.Timeout | null = null;
+  private expiryTimer: unknown = null;
   private wake: (() => void) | null = null;
   private running = false;
   /** A host to try next, ahead of the list's order (a read-write server found while read-only). */
@@ -214,7 +182,13 @@ export class Session {
   constructor(options: SessionOptions) {
     this.options = options;
     this.chroot = options.connectString.chroot;
+    this.clock = options.clock ?? realClock;
     this.hosts = new HostList(options.connectString.hosts, options.random);
+    this.watches = new WatchManager({
+      removeWatches: (frame, submit) => this.submit(Operations.removeWatches, frame, submit),
+      keeperState: () => keeperStateOf(this.stateValue),
+      logger: options.logger,
+    });
     if (options.resume) {
       this.sessionIdValue = options.resume.sessionId;
       this.password = Uint8Array.from(options.resume.password);
@@ -244,8 +218,8 @@ export class Session {
   /** ms since a server was last heard from on an established connection (Infinity before any). */
   get silence(): number {
     const conn = this.connection;
-    if (conn !== null && isConnected(this.stateValue)) return performance.now() - conn.lastReceived;
-    return this.lastHeard === 0 ? Number.POSITIVE_INFINITY : performance.now() - this.lastHeard;
+    if (conn !== null && isConnected(this.stateValue)) return this.clock.now() - conn.lastReceived;
+    return this.lastHeard === 0 ? Number.POSITIVE_INFINITY : this.clock.now() - this.lastHeard;
   }
 
   onState(listener: StateListener): () => void {
@@ -258,7 +232,7 @@ export class Session {
     if (this.running) throw new Error("session already started");
     this.running = true;
     return new Promise<void>((resolve, reject) => {
-      const deadline = performance.now() + this.options.connectTimeout;
+      const deadline = this.clock.now() + this.options.connectTimeout;
       void this.run(deadline, resolve, reject);
     });
   }
@@ -271,30 +245,20 @@ export class Session {
    * this call. Resolves with the decoded reply; rejects with a Failure (the client layer turns it into a
    * ZooKeeperError), or with the signal's reason when aborted.
    */
-  submit(
-    opcode: number,
+  submit<Res>(
+    // biome-ignore lint/suspicious/noExplicitAny: the request's type is checked where the frame is encoded
+    operation: Operation<any, Res>,
     frame: Buffer,
-    decode: ((r: JuteReader) => unknown) | null,
     options: SubmitOptions = {},
-  ): Promise<unknown> {
+  ): Promise<Res> {
     const refused = this.refusal();
     if (refused !== null) return Promise.reject(refused);
     const { signal, timeout, registration } = options;
     if (signal?.aborted) return Promise.reject(signal.reason);
-    return new Promise((resolve, reject) => {
-      const p: Pending = {
-        opcode,
-        frame,
-        xid: 0,
-        status: RequestStatus.Queued,
-        decode,
-        watch: registration ?? null,
-        resolve,
-        reject,
-        cleanup: null,
-      };
+    return new Promise<Res>((resolve, reject) => {
+      const p = request(operation, frame, registration ?? null, resolve as (v: unknown) => void, reject);
       if (signal !== undefined || timeout !== undefined) this.arm(p, signal, timeout);
-      this.enqueue(p);
+      this.depot.push(p);
     });
   }
 
@@ -305,7 +269,7 @@ export class Session {
     const entry = { scheme, auth: Uint8Array.from(auth) };
     this.auths.push(entry);
     return new Promise((resolve, reject) => {
-      this.enqueue(this.authPending(entry, () => resolve(), reject));
+      this.depot.push(this.authPending(entry, () => resolve(), reject));
     });
   }
 
@@ -327,18 +291,20 @@ export class Session {
     if (isTerminal(this.stateValue)) return;
     const conn = this.connection;
     if (conn !== null && isConnected(this.stateValue) && !this.handshaking) {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: unknown;
       const closing = this.submit(
-        OpCode.closeSession,
-        encodeRequest(OpCode.closeSession, null, null),
-        null,
+        Operations.closeSession,
+        encodeRequest(Operations.closeSession, null),
       ).catch(() => undefined);
       const bound = new Promise<void>((r) => {
-        timer = setTimeout(r, Math.min(SESSION_DEFAULTS.closeTimeout, this.negotiated || Infinity));
+        timer = this.clock.setTimeout(
+          r,
+          Math.min(SESSION_DEFAULTS.closeTimeout, this.negotiated || Infinity),
+        );
       });
       this.closing = true;
       await Promise.race([closing, bound]);
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
     this.terminate({ kind: "closed" }, { code: ClientErrorCode.ClientClosed });
   }
@@ -352,17 +318,17 @@ export class Session {
   }
 
   private arm(p: Pending, signal: AbortSignal | undefined, timeout: number | undefined): void {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: unknown;
     const onAbort = () => this.abandon(p, signal!.reason);
     if (timeout !== undefined) {
-      timer = setTimeout(
+      timer = this.clock.setTimeout(
         () => this.abandon(p, { code: ErrorCode.RequestTimeout, detail: `no reply within ${timeout} ms` }),
         timeout,
       );
     }
     signal?.addEventListener("abort", onAbort, { once: true });
     p.cleanup = () => {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
       signal?.removeEventListener("abort", onAbort);
     };
   }
@@ -374,63 +340,11 @@ export class Session {
   private abandon(p: Pending, reason: unknown): void {
     if (p.status === RequestStatus.Done) return;
     const written = p.status === RequestStatus.Written;
-    this.finish(p);
+    finish(p);
     p.reject(reason as Failure);
     // An addWatch already on the wire may be applied, and nobody would hold the watch: take it off again,
     // right behind it, so every request after this one already sees it gone.
-    if (written && p.opcode === OpCode.addWatch && p.watch !== null) this.dropAbandonedWatch(p.watch);
-  }
-
-  private finish(p: Pending): void {
-    p.status = RequestStatus.Done;
-    if (p.cleanup !== null) {
-      p.cleanup();
-      p.cleanup = null;
-    }
-  }
-
-  private enqueue(p: Pending): void {
-    this.toWrite.push(p);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    // nextTick, not setImmediate: requests issued in the same tick, including from promise
-    // continuations, leave together in one write without waiting for the next loop iteration.
-    process.nextTick(() => this.flush());
-  }
-
-  /** Writes every queued request in one socket write, assigning xids in order. */
-  private flush(): void {
-    this.flushScheduled = false;
-    const conn = this.connection;
-    if (conn === null || this.handshaking || !isConnected(this.stateValue) || this.congested) return;
-    if (this.sasl !== null) return; // nothing else goes out while SASL authentication runs
-    const frames: Buffer[] = [];
-    let bytes = 0;
-    for (let p = this.toWrite.shift(); p !== undefined; p = this.toWrite.shift()) {
-      if (p.status === RequestStatus.Done) continue; // aborted before it was written
-      if (p.xid === Xid.auth) {
-        this.authWritten.push(p);
-      } else if (p.xid === 0) {
-        // A numbered request: its xid is decided now, so xids on the wire always increase.
-        p.xid = this.nextXid;
-        this.nextXid = this.nextXid === MAX_XID ? 1 : this.nextXid + 1;
-        p.frame.writeInt32BE(p.xid, 4);
-        this.written.push(p);
-      }
-      p.status = RequestStatus.Written;
-      if (channels.request.hasSubscribers) {
-        channels.request.publish({ session: this.sessionIdValue, opcode: p.opcode, xid: p.xid });
-      }
-      frames.push(p.frame);
-      bytes += p.frame.length;
-    }
-    if (frames.length === 0) return;
-    const ok = conn.write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes));
-    if (!ok) this.congested = true;
+    if (written && p.op === Operations.addWatch && p.watch !== null) this.watches.abandoned(p.watch);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -441,7 +355,7 @@ export class Session {
     let everConnected = false;
     let round = 0;
     while (!isTerminal(this.stateValue)) {
-      if (!everConnected && performance.now() >= deadline) {
+      if (!everConnected && this.clock.now() >= deadline) {
         const err = new ConnectError(
           `could not connect to ZooKeeper within ${this.options.connectTimeout} ms; tried ${summarize(attempts)}`,
           attempts,
@@ -452,7 +366,7 @@ export class Session {
       }
       const host = this.preferred ?? this.hosts.next();
       this.preferred = null;
-      const began = performance.now();
+      const began = this.clock.now();
       const outcome = await this.attempt(host, !everConnected ? deadline : Infinity, () => {
         if (!everConnected) {
           everConnected = true;
@@ -462,7 +376,7 @@ export class Session {
       if (outcome.established) {
         // A connection that served for a while resets the backoff; one dropped at once does not, so a
         // server that accepts and drops cannot make the loop spin.
-        if (performance.now() - began > this.negotiated / 3) round = 0;
+        if (this.clock.now() - began > this.negotiated / 3) round = 0;
       }
       if (!everConnected) {
         const s = this.stateValue;
@@ -482,7 +396,7 @@ export class Session {
         const [first, max] = this.options.backoff;
         const ceiling = Math.min(max, first * 2 ** round++);
         let wait = this.options.random() * ceiling;
-        if (!everConnected) wait = Math.min(wait, Math.max(0, deadline - performance.now()));
+        if (!everConnected) wait = Math.min(wait, Math.max(0, deadline - this.clock.now()));
         await this.sleep(wait);
       }
     }
@@ -496,12 +410,12 @@ export class Session {
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const t = setTimeout(() => {
+      const t = this.clock.setTimeout(() => {
         this.wake = null;
         resolve();
       }, ms);
       this.wake = () => {
-        clearTimeout(t);
+        this.clock.clearTimeout(t);
         this.wake = null;
         resolve();
       };
@@ -521,14 +435,19 @@ export class Session {
     return new Promise((resolve) => {
       let established = false;
       const perHost = (this.negotiated || this.options.sessionTimeout) / this.hosts.size;
-      const budget = Math.max(1, Math.min(perHost, deadline - performance.now()));
-      const connectTimer = setTimeout(
+      const budget = Math.max(1, Math.min(perHost, deadline - this.clock.now()));
+      const connectTimer = this.clock.setTimeout(
         () => conn.end(new Error(`no session established within ${Math.round(budget)} ms`)),
         budget,
       );
       const conn = new Connection(
         host,
-        { tls: this.options.tls, maxPacketSize: this.options.maxPacketSize },
+        {
+          tls: this.options.tls,
+          maxPacketSize: this.options.maxPacketSize,
+          clock: this.clock,
+          transport: this.options.transport,
+        },
         {
           onOpen: () => {
             this.handshaking = true;
@@ -536,7 +455,7 @@ export class Session {
           },
           onFrame: (frame) => {
             if (this.handshaking) {
-              clearTimeout(connectTimer);
+              this.clock.clearTimeout(connectTimer);
               established = this.handshake(conn, frame);
               // With SASL, the session is ready for its caller once the exchange succeeded.
               if (established) {
@@ -547,12 +466,9 @@ export class Session {
               this.reply(frame);
             }
           },
-          onDrain: () => {
-            this.congested = false;
-            this.flush();
-          },
+          onDrain: () => this.depot.drained(),
           onClose: (error) => {
-            clearTimeout(connectTimer);
+            this.clock.clearTimeout(connectTimer);
             this.connectionEnded(conn, error);
             resolve({ established, error: error?.message ?? "closed" });
           },
@@ -611,7 +527,7 @@ export class Session {
     this.negotiated = res.timeOut;
     this.sessionIdValue = res.sessionId;
     this.password = res.passwd ?? new Uint8Array(PASSWORD_LENGTH);
-    this.lastHeard = performance.now();
+    this.lastHeard = this.clock.now();
     this.pingOutstanding = false;
     this.clearExpiryTimer();
     const host = formatHost(conn.address);
@@ -621,11 +537,11 @@ export class Session {
       timeout: res.timeOut,
       readOnly,
     });
-    this.prime();
+    this.prime(conn);
     this.transition(readOnly ? { kind: "read-only", host } : { kind: "connected", host });
     if (readOnly) void this.probeReadWrite(conn);
     this.scheduleTick();
-    this.flush();
+    this.depot.attach((bytes) => conn.write(bytes));
     return true;
   }
 
@@ -633,7 +549,7 @@ export class Session {
    * Before any queued request: credentials (so that the requests after them are authorised), then the
    * watches to re-register. They jump the queue; the queued requests keep their order behind them.
    */
-  private prime(): void {
+  private prime(conn: Connection): void {
     const first: Pending[] = [];
     for (const entry of this.auths) {
       first.push(
@@ -644,167 +560,88 @@ export class Session {
         ),
       );
     }
-    first.push(...this.setWatchesFrames());
-    if (first.length === 0 && this.options.sasl === undefined) return;
-    const rest = this.toWrite.drain();
-    for (const p of first) this.toWrite.push(p);
-    for (const p of rest) this.toWrite.push(p);
-    if (this.options.sasl !== undefined) this.startSasl();
+    first.push(...this.watches.reregistration(this.lastZxidValue));
+    this.depot.pushFirst(first);
+    if (this.options.sasl !== undefined) this.startSasl(conn);
   }
 
   private authPending(entry: AuthEntry, resolve: () => void, reject: (f: Failure) => void): Pending {
-    return {
-      opcode: OpCode.auth,
-      frame: encodeRequest(
-        OpCode.auth,
-        AuthPacket,
-        { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth },
-        Xid.auth,
-      ),
-      xid: Xid.auth,
-      status: RequestStatus.Queued,
-      decode: null,
-      watch: null,
-      resolve: resolve as (v: unknown) => void,
-      reject,
-      cleanup: null,
-    };
-  }
-
-  /** SetWatches (or SetWatches2 when persistent watches exist) in batches of at most 128 KB of paths. */
-  private setWatchesFrames(): Pending[] {
-    if (this.watches.empty) return [];
-    const kinds = ["data", "exist", "child", "persistent", "persistentRecursive"] as const;
-    const lists = kinds.map((k) => this.watches.paths(k));
-    const out: Pending[] = [];
-    let batch: string[][] = kinds.map(() => []);
-    let bytes = 0;
-    const emit = () => {
-      const [data, exist, child, persistent, recursive] = batch as [
-        string[],
-        string[],
-        string[],
-        string[],
-        string[],
-      ];
-      const frame =
-        persistent.length === 0 && recursive.length === 0
-          ? // Older servers (3.5) know only SetWatches; use SetWatches2 only when it is needed.
-            encodeRequest(
-              OpCode.setWatches,
-              SetWatches,
-              {
-                relativeZxid: this.lastZxidValue,
-                dataWatches: data,
-                existWatches: exist,
-                childWatches: child,
-              },
-              Xid.setWatches,
-            )
-          : encodeRequest(
-              OpCode.setWatches2,
-              SetWatches2,
-              {
-                relativeZxid: this.lastZxidValue,
-                dataWatches: data,
-                existWatches: exist,
-                childWatches: child,
-                persistentWatches: persistent,
-                persistentRecursiveWatches: recursive,
-              },
-              Xid.setWatches,
-            );
-      out.push({
-        opcode: OpCode.setWatches,
-        frame,
-        xid: Xid.setWatches,
-        status: RequestStatus.Queued,
-        decode: null,
-        watch: null,
-        resolve: () => {},
-        reject: () => {},
-        cleanup: null,
-      });
-      batch = kinds.map(() => []);
-      bytes = 0;
-    };
-    lists.forEach((paths, k) => {
-      for (const path of paths) {
-        const size = 4 + Buffer.byteLength(path);
-        if (bytes + size > SET_WATCHES_MAX_BYTES && bytes > 0) emit();
-        batch[k]!.push(path);
-        bytes += size;
-      }
-    });
-    if (bytes > 0) emit();
-    return out;
+    const value = { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth };
+    const frame = encodeRequest(Operations.auth, value, Xid.auth);
+    return request(Operations.auth, frame, null, resolve, reject, Xid.auth);
   }
 
   // ---------------------------------------------------------------------------------------------
   // SASL
 
   /**
-   * SASL runs on every connection right after the handshake, with a fresh mechanism, and holds back
-   * every other frame until it ends (see sasl/mechanism.ts for the exchange on the wire).
+   * SASL runs on every connection right after the handshake, with a fresh mechanism, while the depot
+   * holds every other request back (see sasl/mechanism.ts for the exchange on the wire and why).
    */
-  private startSasl(): void {
-    const mechanism = this.options.sasl!();
-    const sasl: SaslExchange = { mechanism, xid: 0, ready: null };
+  private startSasl(conn: Connection): void {
+    const sasl: SaslExchange = {
+      mechanism: this.options.sasl!(),
+      xid: 0,
+      answer: null,
+      abort: null,
+      ready: null,
+    };
     this.sasl = sasl;
-    void this.saslSend(sasl, mechanism.start());
+    this.depot.hold();
+    void this.authenticate(conn, sasl);
   }
 
-  /** Sends one SASL token with an ordinary xid, outside the request queue. */
-  private async saslSend(sasl: SaslExchange, token: Uint8Array | Promise<Uint8Array>): Promise<void> {
-    let bytes: Uint8Array;
-    try {
-      bytes = await token;
-    } catch (err) {
-      if (this.sasl === sasl) this.saslFailed(err);
-      return;
-    }
-    const conn = this.connection;
-    if (this.sasl !== sasl || conn === null || conn.isClosed) return;
-    sasl.xid = this.nextXid;
-    this.nextXid = this.nextXid === MAX_XID ? 1 : this.nextXid + 1;
-    conn.write(encodeRequest(OpCode.sasl, GetSASLRequest, { token: bytes }, sasl.xid));
-  }
-
-  private saslReply(err: number, r: JuteReader): void {
-    const sasl = this.sasl!;
-    if (err !== 0) {
-      this.saslFailed(new Error(`the server refused SASL authentication (${codeName(err)})`));
-      return;
-    }
-    // A null token (a server without SASL configured, or one that lets failed clients in) reads as
-    // empty; the mechanism then says what went wrong.
-    const challenge = SetSASLResponse.read(r).token ?? new Uint8Array(0);
-    void this.saslAdvance(sasl, challenge);
-  }
-
-  private async saslAdvance(sasl: SaslExchange, challenge: Uint8Array): Promise<void> {
+  /**
+   * The exchange as one routine: send the mechanism's token, read the server's challenge, evaluate it,
+   * until the mechanism is complete. It ends with the depot letting the held requests go, or in
+   * saslFailed (the session ends auth-failed); if the connection ends first, it just stops.
+   */
+  private async authenticate(conn: Connection, sasl: SaslExchange): Promise<void> {
     const m = sasl.mechanism;
-    // Complete before this reply: it answered our last token, and the exchange is over.
-    if (m.complete) return this.saslDone(sasl);
-    let next: Uint8Array | null;
     try {
-      next = await m.evaluate(challenge);
+      let token: Uint8Array | null = await m.start();
+      for (;;) {
+        const challenge = await this.saslRound(conn, sasl, token);
+        // Complete before this reply: it answered our last token, and the exchange is over.
+        if (m.complete) break;
+        token = await m.evaluate(challenge);
+        if (this.sasl !== sasl) return;
+        if (token === null) {
+          if (m.complete) break;
+          throw new Error(`${m.name} ended without completing`);
+        }
+      }
     } catch (err) {
       if (this.sasl === sasl) this.saslFailed(err);
       return;
     }
-    if (this.sasl !== sasl) return;
-    if (next !== null) return this.saslSend(sasl, next);
-    if (m.complete) return this.saslDone(sasl);
-    this.saslFailed(new Error(`${m.name} ended without completing`));
-  }
-
-  private saslDone(sasl: SaslExchange): void {
     if (this.sasl !== sasl) return;
     this.sasl = null;
-    this.options.logger.info?.("SASL authentication complete", { mechanism: sasl.mechanism.name });
+    this.options.logger.info?.("SASL authentication complete", { mechanism: m.name });
     sasl.ready?.();
-    this.flush();
+    this.depot.release();
+  }
+
+  /**
+   * Sends one token with an ordinary xid, written at once (past the depot's hold), and resolves with the
+   * server's challenge. A null challenge (a server without SASL configured, or one that lets failed
+   * clients in) reads as empty; the mechanism then says what went wrong.
+   */
+  private saslRound(conn: Connection, sasl: SaslExchange, token: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      if (this.sasl !== sasl || conn.isClosed) {
+        reject(new Error("the connection ended"));
+        return;
+      }
+      sasl.xid = this.depot.nextXid();
+      sasl.abort = reject;
+      sasl.answer = (err, r) => {
+        sasl.answer = sasl.abort = null;
+        if (err !== 0) reject(new Error(`the server refused SASL authentication (${codeName(err)})`));
+        else resolve(SetSASLResponse.read(r).token ?? new Uint8Array(0));
+      };
+      conn.write(encodeRequest(Operations.sasl, { token }, sasl.xid));
+    });
   }
 
   private saslFailed(err: unknown): void {
@@ -837,7 +674,7 @@ export class Session {
         this.notify(WatcherEvent.read(r), zxid);
         return;
       case Xid.auth: {
-        const p = this.authWritten.shift();
+        const p = this.depot.answerAuth();
         if (err === ErrorCode.AuthFailed) {
           p?.reject({ code: ErrorCode.AuthFailed });
           this.terminate(
@@ -855,26 +692,22 @@ export class Session {
         if (err !== 0) this.options.logger.warn?.("re-registering watches failed", { err });
         return;
     }
-    if (this.sasl !== null && this.sasl.xid === xid) {
+    const sasl = this.sasl;
+    if (sasl !== null && sasl.xid === xid && sasl.answer !== null) {
       // Answered outside the request pipeline: its zxid is 0 and moves nothing.
       r.record = "SetSASLResponse";
-      this.saslReply(err, r);
+      sasl.answer(err, r);
       return;
     }
-    const p = this.written.shift();
-    if (p === undefined) throw new ZkProtocolError("reply", 0, `reply xid ${xid} answers no request`);
-    if (p.xid !== xid) {
-      // Replies come in request order; anything else means the stream cannot be trusted.
-      this.written.push(p); // fails with the rest when the connection ends
-      throw new ZkProtocolError("reply", 0, `reply xid ${xid} out of order, expected ${p.xid}`);
-    }
+    const p = this.depot.answer(xid);
     let value: unknown;
-    if (err === 0 && p.decode !== null) {
-      r.record = `reply to opcode ${p.opcode}`;
+    const response = p.op.response;
+    if (err === 0 && response !== null) {
+      r.record = response.name;
       try {
-        value = p.decode(r);
+        value = response.read(r);
       } catch (e) {
-        this.settle(p, null, { code: ErrorCode.ConnectionLoss, detail: "malformed reply", cause: e });
+        settle(p, null, { code: ErrorCode.ConnectionLoss, detail: "malformed reply", cause: e });
         throw e;
       }
     }
@@ -882,35 +715,11 @@ export class Session {
     // (a server refuses a session claiming a zxid it has not reached).
     if (zxid > this.lastZxidValue) this.lastZxidValue = zxid;
     // A watch is registered only for a caller still waiting (an abandoned addWatch was undone already).
-    if (p.watch !== null && p.status !== RequestStatus.Done) this.registerWatch(p.watch, err);
+    if (p.watch !== null && p.status !== RequestStatus.Done) this.watches.register(p.watch, err);
     if (channels.reply.hasSubscribers) {
-      channels.reply.publish({ session: this.sessionIdValue, opcode: p.opcode, xid, zxid, err });
+      channels.reply.publish({ session: this.sessionIdValue, opcode: p.op.opcode, xid, zxid, err });
     }
-    this.settle(p, value, err === 0 ? null : { code: err });
-  }
-
-  private settle(p: Pending, value: unknown, failure: Failure | null): void {
-    if (p.status === RequestStatus.Done) return; // abandoned by its caller
-    this.finish(p);
-    if (failure === null) p.resolve(value);
-    else p.reject(failure);
-  }
-
-  /**
-   * Undoes an addWatch whose caller gave up after it was written: removeWatches for its kind, unless
-   * another local watcher of the kind on that path still needs the server's registration.
-   */
-  private dropAbandonedWatch(reg: WatchRegistration): void {
-    if (reg.onOk === null || this.watches.has(reg.onOk, reg.path)) return;
-    const type =
-      reg.onOk === "persistentRecursive" ? WatcherType.PersistentRecursive : WatcherType.Persistent;
-    const frame = encodeRequest(OpCode.removeWatches, RemoveWatchesRequest, { path: reg.path, type });
-    this.submit(OpCode.removeWatches, frame, null).catch(() => undefined);
-  }
-
-  private registerWatch(reg: WatchRegistration, err: number): void {
-    const kind = err === 0 ? reg.onOk : err === ErrorCode.NoNode ? reg.onNoNode : null;
-    if (kind !== null) this.watches.add(kind, reg.path, reg.watcher);
+    settle(p, value, err === 0 ? null : { code: err });
   }
 
   private notify(ev: WatcherEvent, zxid: bigint): void {
@@ -927,37 +736,27 @@ export class Session {
       zxid,
     };
     if (channels.watch.hasSubscribers) channels.watch.publish({ session: this.sessionIdValue, ...event });
-    for (const watcher of this.watches.materialize(type, serverPath)) this.deliver(watcher, event);
-  }
-
-  /** A watcher that throws cannot break the session or keep other watchers from their events. */
-  deliver(watcher: Watcher, event: WatchedEvent): void {
-    try {
-      watcher(event);
-    } catch (err) {
-      this.options.logger.error?.("a watcher threw", { error: err, event });
-    }
+    this.watches.notify(type, serverPath, event);
   }
 
   // ---------------------------------------------------------------------------------------------
   // Timers
 
   private scheduleTick(): void {
-    if (this.timer !== null) clearTimeout(this.timer);
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
     const conn = this.connection;
     if (conn === null) return;
     const t = this.negotiated;
     const pingAt = conn.lastSent + t / 3;
     const deadAt = conn.lastReceived + (2 * t) / 3;
-    const wait = Math.max(1, Math.min(this.pingOutstanding ? deadAt : pingAt, deadAt) - performance.now());
-    this.timer = setTimeout(() => this.tick(conn), wait);
-    this.timer.unref?.();
+    const wait = Math.max(1, Math.min(this.pingOutstanding ? deadAt : pingAt, deadAt) - this.clock.now());
+    this.timer = this.clock.setTimeout(() => this.tick(conn), wait, true);
   }
 
   private tick(conn: Connection): void {
     this.timer = null;
     if (conn !== this.connection || conn.isClosed) return;
-    const now = performance.now();
+    const now = this.clock.now();
     const t = this.negotiated;
     if (now - conn.lastReceived >= (2 * t) / 3) {
       conn.end(new Error(`nothing received from the server for ${Math.round(now - conn.lastReceived)} ms`));
@@ -972,7 +771,7 @@ export class Session {
 
   private clearExpiryTimer(): void {
     if (this.expiryTimer !== null) {
-      clearTimeout(this.expiryTimer);
+      this.clock.clearTimeout(this.expiryTimer);
       this.expiryTimer = null;
     }
   }
@@ -988,7 +787,7 @@ export class Session {
   private async probeReadWrite(conn: Connection): Promise<void> {
     let interval = 100;
     while (this.connection === conn && this.stateValue.kind === "read-only") {
-      await new Promise((r) => setTimeout(r, interval).unref());
+      await new Promise<void>((r) => this.clock.setTimeout(r, interval, true));
       interval = Math.min(interval * 2, 60_000);
       for (const host of this.hosts.all) {
         if (this.connection !== conn || this.stateValue.kind !== "read-only") return;
@@ -1029,17 +828,18 @@ export class Session {
     if (conn !== this.connection) return;
     this.connection = null;
     this.handshaking = false;
-    this.congested = false;
+    this.depot.detach();
     if (this.timer !== null) {
-      clearTimeout(this.timer);
+      this.clock.clearTimeout(this.timer);
       this.timer = null;
     }
-    if (this.sasl !== null) this.sasl = null;
+    const sasl = this.sasl;
+    this.sasl = null;
+    sasl?.abort?.(new Error("the connection ended"));
     const reason = error?.message ?? "connection closed";
     // Everything written and unanswered may or may not have been applied: the caller must check.
     const lost: Failure = { code: ErrorCode.ConnectionLoss, detail: reason, cause: error ?? undefined };
-    for (const p of this.written.drain()) this.settle(p, null, lost);
-    for (const p of this.authWritten.drain()) this.settle(p, null, lost);
+    this.depot.failWritten(lost);
     if (isTerminal(this.stateValue)) return;
     if (isConnected(this.stateValue)) {
       this.lastHeard = conn.lastReceived;
@@ -1051,8 +851,8 @@ export class Session {
   /** Cut off from every server for longer than the session timeout: the server has expired us. */
   private armExpiry(): void {
     if (this.expiryTimer !== null || this.negotiated === 0) return;
-    const remaining = Math.max(0, this.lastHeard + this.negotiated - performance.now());
-    this.expiryTimer = setTimeout(() => {
+    const remaining = Math.max(0, this.lastHeard + this.negotiated - this.clock.now());
+    this.expiryTimer = this.clock.setTimeout(() => {
       this.expiryTimer = null;
       if (this.stateValue.kind !== "disconnected") return;
       this.terminate(
@@ -1071,13 +871,9 @@ export class Session {
     this.clearExpiryTimer();
     const conn = this.connection;
     this.transition(state);
-    for (const p of this.written.drain()) this.settle(p, null, failure);
-    for (const p of this.authWritten.drain()) this.settle(p, null, failure);
-    for (const p of this.toWrite.drain()) this.settle(p, null, failure);
+    this.depot.failAll(failure);
     const final: WatchedEvent = { type: "None", state: keeperStateOf(state), path: "", zxid: -1n };
-    const watchers = this.watches.all();
-    this.watches.clear();
-    for (const w of watchers) this.deliver(w, final);
+    this.watches.end(final);
     conn?.end(null);
     this.wake?.();
   }
@@ -1093,7 +889,7 @@ export class Session {
     // Persistent watchers hear about disconnection and reconnection: events may have been missed.
     if (!isTerminal(next) && isConnected(previous) !== isConnected(next) && previous.kind !== "connecting") {
       const event: WatchedEvent = { type: "None", state: keeperStateOf(next), path: "", zxid: -1n };
-      for (const w of this.watches.persistentWatchers()) this.deliver(w, event);
+      this.watches.connectionChanged(event);
     }
     for (const listener of this.listeners) {
       try {

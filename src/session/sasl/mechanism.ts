@@ -89,19 +89,8 @@ export interface SaslMechanism {
   readonly complete: boolean;
 }
 
+// SaslError lives with every other zkwire error; this name stays importable from here.
+export { SaslError } from "../../errors.js";
+
 /** Makes a fresh mechanism for each connection: an exchange cannot be replayed on a new connection. */
 export type SaslMechanismFactory = () => SaslMechanism;
-
-/** A SASL exchange failed on the client's side: a malformed or unauthenticated challenge, or a misuse. */
-export class SaslError extends Error {
-  override readonly name = "SaslError";
-  /** Stable code, for `err.code === "ZK_SASL"` checks across package copies. */
-  readonly code = "ZK_SASL";
-  /** The mechanism that failed, e.g. "DIGEST-MD5". */
-  readonly mechanism: string;
-
-  constructor(mechanism: string, message: string, options?: ErrorOptions) {
-    super(`${mechanism}: ${message}`, options);
-    this.mechanism = mechanism;
-  }
-}
