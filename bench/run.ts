@@ -503,6 +503,9 @@ function withSection(file: string, line: string, report: string): string {
   const marked = /<!-- bench:line=([^ ]+) -->\n([\s\S]*?)<!-- \/bench:line -->/g;
   for (const match of file.matchAll(marked)) sections.set(match[1]!, match[2]!);
   sections.set(line, `## ZooKeeper ${line}\n\n${report.trimEnd()}\n`);
+  // What follows the last section (measurements made by other scripts, such as the cache's memory) stays.
+  const end = file.lastIndexOf("<!-- /bench:line -->");
+  const trailer = end < 0 ? "" : file.slice(end + "<!-- /bench:line -->".length).trim();
   const order = [...sections.keys()].sort((a, b) => b.localeCompare(a, undefined, { numeric: true }));
   return [
     "# zkwire benchmark results",
@@ -511,5 +514,6 @@ function withSection(file: string, line: string, report: string): string {
     "replaces the section of the line it ran against.",
     "",
     ...order.map((key) => `<!-- bench:line=${key} -->\n${sections.get(key)}<!-- /bench:line -->\n`),
+    ...(trailer === "" ? [] : [`${trailer}\n`]),
   ].join("\n");
 }
