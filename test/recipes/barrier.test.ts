@@ -5,6 +5,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Barrier, DoubleBarrier, RecipeTimeoutError, ZkArgumentError, ZooKeeper } from "../../src/index.js";
+import { childrenLeft } from "../support/nodes.js";
 
 const connect = inject("zkConnect");
 let zk: ZooKeeper;
@@ -92,7 +93,7 @@ describe("DoubleBarrier", () => {
       expect(left).toEqual([false, false, false]);
       await barriers[2]!.leave({ timeout: 30_000 });
       await Promise.all(leaving);
-      expect((await zk.getChildren(path)).children).toEqual([]);
+      expect(await childrenLeft(zk, path)).toEqual([]);
     } finally {
       await Promise.all(clients.map((c) => c.close()));
     }
@@ -102,13 +103,13 @@ describe("DoubleBarrier", () => {
     const path = node();
     const barrier = new DoubleBarrier(zk, path, 2);
     await expect(barrier.enter({ timeout: 300 })).rejects.toBeInstanceOf(RecipeTimeoutError);
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
     const abort = new AbortController();
     const entering = barrier.enter({ signal: abort.signal });
     await new Promise((resolve) => setTimeout(resolve, 100));
     abort.abort(new Error("stop"));
     await expect(entering).rejects.toThrow("stop");
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
   });
 
   it("close() removes the member's node; naming: 'curator' names it with a dashed uuid", async () => {
@@ -125,7 +126,7 @@ describe("DoubleBarrier", () => {
       expect(await zk.exists(a.memberPath)).toBeNull();
       // b is the only member left: its leave does not wait for anyone.
       await b.leave({ timeout: 10_000 });
-      expect((await zk.getChildren(path)).children).toEqual([]);
+      expect(await childrenLeft(zk, path)).toEqual([]);
     } finally {
       await other.close();
     }

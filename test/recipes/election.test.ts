@@ -14,6 +14,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { childrenLeft } from "../support/nodes.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -77,7 +78,7 @@ describe("Election", () => {
       expect(await aRun).toBe("a done");
       expect(await bRun).toBe("b done");
       expect(bLease!.token).toBeGreaterThan(aLease!.token);
-      expect((await zk.getChildren(path)).children).toEqual([]);
+      expect(await childrenLeft(zk, path)).toEqual([]);
     });
   }
 
@@ -89,7 +90,7 @@ describe("Election", () => {
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
   });
 
   it("requeue: leads again after each return, alternating with another contender, until stopped", async () => {
@@ -111,7 +112,7 @@ describe("Election", () => {
     expect(order.length).toBeGreaterThanOrEqual(6);
     // Each gives up and lines up at the back: the two alternate.
     for (let i = 1; i < 6; i++) expect(order[i]).not.toBe(order[i - 1]);
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
   });
 
   it("the lease's signal fires when its child is deleted by someone else (watched from the start)", async () => {
@@ -148,7 +149,7 @@ describe("Election", () => {
     await timedOut;
     await leader.close();
     expect(await leading).toBe("stopped");
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
     await expect(leader.run(() => 1)).rejects.toBeInstanceOf(ElectionClosedError);
   });
 

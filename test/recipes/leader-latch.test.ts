@@ -14,6 +14,7 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
+import { childrenLeft } from "../support/nodes.js";
 import { until, waitForState } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -89,7 +90,7 @@ describe("LeaderLatch", () => {
       expect(c.hasLeadership).toBe(true);
       await c.close();
       expect((await changes.next()).done).toBe(true);
-      expect((await zk.getChildren(path)).children).toEqual([]);
+      expect(await childrenLeft(zk, path)).toEqual([]);
     } finally {
       await Promise.all(clients.map((z) => z.close()));
     }

@@ -18,6 +18,7 @@ import {
 } from "../../src/index.js";
 import { startZooKeeper } from "../../src/testing/index.js";
 import { requires } from "../support/features.js";
+import { childrenLeft } from "../support/nodes.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -146,7 +147,7 @@ describe("lock hand-over", () => {
       const third = await q.third;
       expect(q.listings.count).toBe(2);
       await third.release();
-      expect((await admin.getChildren(path)).children).toEqual([]);
+      expect(await childrenLeft(admin, path)).toEqual([]);
     } finally {
       await q.close();
     }

@@ -17,6 +17,7 @@ import {
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
+import { childrenLeft } from "../support/nodes.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -257,7 +258,7 @@ describe("Lock", () => {
         throw new Error("boom");
       }),
     ).rejects.toThrow("boom");
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
     let leasePath = "";
     {
       await using lease = await lock.acquire();
@@ -313,7 +314,7 @@ describe("Lock", () => {
     const { children } = await zk.getChildren(path);
     expect(children).toEqual([lease.path.slice(path.length + 1)]);
     await lease.release();
-    expect((await zk.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(zk, path)).toEqual([]);
   });
 
   it("a connection cut during the first create, before the lock path exists, still acquires", async () => {

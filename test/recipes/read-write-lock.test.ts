@@ -22,6 +22,7 @@ import {
   spawnCuratorProgram,
   spawnKazooProgram,
 } from "../peers/peers.js";
+import { childrenLeft } from "../support/nodes.js";
 import { command, type Hold, nowMicros, peerHolds, writerOverlaps } from "./holders.js";
 
 const connect = inject("zkConnect");
@@ -89,7 +90,7 @@ describe("ReadWriteLock", () => {
     expect(order).toEqual(["writer", "reader"]);
     await expect(rw2.writeLock.acquire({ timeout: 300 })).rejects.toBeInstanceOf(LockTimeoutError);
     await r3.release();
-    expect((await admin.getChildren(path)).children).toEqual([]);
+    expect(await childrenLeft(admin, path)).toEqual([]);
   });
 
   const peers: Record<
@@ -159,7 +160,7 @@ describe("ReadWriteLock", () => {
       expect(holds.filter((h) => h.kind === "write").length).toBe(6 + 6 + 1);
       expect(writerOverlaps(holds)).toEqual([]);
       await Promise.all([command(reader!, "quit", "done"), command(writer!, "quit", "done")]);
-      expect((await admin.getChildren(path)).children).toEqual([]);
+      expect(await childrenLeft(admin, path)).toEqual([]);
     }, 120_000);
   }
 });
