@@ -36,6 +36,11 @@ export interface Knobs {
   readonly serverJvmArgs: readonly string[];
   /** The ZooKeeper line or release to start (BENCH_ZK_VERSION, else ZK_VERSION, else 3.9). */
   readonly zkVersion: string;
+  /**
+   * BENCH_IDLE_FILL=1: lowest-priority busy loops on every core while the network scenarios run, so that
+   * CPU per operation does not depend on how much idle time a client leaves (idle-fill.ts says why).
+   */
+  readonly idleFill: boolean;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -51,6 +56,13 @@ function int(env: Env, name: string, fallback: number, min: number): number {
   if (!Number.isInteger(n) || n < min)
     throw new KnobError(`${name} must be an integer >= ${min}, got "${raw}"`);
   return n;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === "1") return true;
+  throw new KnobError(`${name} must be 0 or 1, got "${raw}"`);
 }
 
 function list(env: Env, name: string): string[] {
@@ -91,6 +103,7 @@ export function readKnobs(env: Env = process.env): Knobs {
     cpuProf: list(env, "BENCH_CPU_PROF"),
     profDir: env.BENCH_PROF_DIR || "bench/profiles",
     zkVersion: env.BENCH_ZK_VERSION || env.ZK_VERSION || DEFAULT_ZK_VERSION,
+    idleFill: flag(env, "BENCH_IDLE_FILL"),
     serverJvmArgs: (env.BENCH_SERVER_JVM_ARGS ?? DEFAULT_SERVER_JVM_ARGS.join(" "))
       .split(/\s+/)
       .filter((s) => s !== ""),

@@ -245,6 +245,53 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
             .join(", "),
     met: woken.length === 0 ? undefined : woken.every((n) => n >= 0.5 && n <= 1.1),
   });
+  // Issue 14: pipelined load no costlier to the server, and zkwire's own CPU near the floor's.
+  const pipelinedNzc = rows.filter(
+    (r) =>
+      r.client === "node-zookeeper-client" && r.zkwire !== undefined && r.scenario.includes("-pipelined-"),
+  );
+  const worst = (pick: (r: Row) => number | undefined, highest: boolean) => {
+    const judged = pipelinedNzc.filter((r) => pick(r) !== undefined);
+    if (judged.length === 0) return undefined;
+    return judged.reduce((a, b) => ((highest ? pick(b)! > pick(a)! : pick(b)! < pick(a)!) ? b : a));
+  };
+  const slowest = worst((r) => r.zkwire!.opsPerSec, false);
+  out.push({
+    name: "pipelined, every depth: zkwire ops/s >= node-zookeeper-client",
+    measured:
+      slowest === undefined
+        ? "not measured"
+        : `lowest ${fmtRatio(slowest.zkwire!.opsPerSec, 3)} (${slowest.scenario}, ${pipelinedNzc.length} scenarios)`,
+    met: slowest === undefined ? undefined : slowest.zkwire!.opsPerSec >= 1,
+  });
+  const costliest = worst((r) => r.zkwire!.serverUsPerOp, true);
+  out.push({
+    name: "pipelined, every depth: server CPU/op under zkwire <= 1.02 x under node-zookeeper-client",
+    measured:
+      costliest === undefined
+        ? "not measured"
+        : `highest ${fmtRatio(costliest.zkwire!.serverUsPerOp, 3)} (${costliest.scenario}); ${pipelinedNzc
+            .map((r) => `${r.scenario.replace("-pipelined-", "-")} ${fmtRatio(r.zkwire!.serverUsPerOp, 2)}`)
+            .join(", ")}`,
+    met: costliest === undefined ? undefined : costliest.zkwire!.serverUsPerOp! <= 1.02,
+  });
+  const vsFloor = rows.filter(
+    (r) => r.client === "raw-floor" && r.zkwire !== undefined && !r.scenario.startsWith("lock-"),
+  );
+  const heaviest = vsFloor.reduce<Row | undefined>(
+    (a, b) => (a === undefined || b.zkwire!.cpuUsPerOp > a.zkwire!.cpuUsPerOp ? b : a),
+    undefined,
+  );
+  out.push({
+    name: "every network scenario but the locks (their recipes differ): zkwire CPU/op <= 1.15 x raw floor",
+    measured:
+      heaviest === undefined
+        ? "not measured"
+        : `highest ${fmtRatio(heaviest.zkwire!.cpuUsPerOp, 3)} (${heaviest.scenario}); ${vsFloor
+            .map((r) => `${r.scenario.replace("-pipelined-", "-")} ${fmtRatio(r.zkwire!.cpuUsPerOp, 2)}`)
+            .join(", ")}`,
+    met: heaviest === undefined ? undefined : heaviest.zkwire!.cpuUsPerOp <= 1.15,
+  });
   const vsNzc = rows.filter((r) => r.client === "node-zookeeper-client" && r.zkwire !== undefined);
   const slower = vsNzc.filter((r) => r.zkwire!.opsPerSec < 1);
   out.push({
@@ -305,10 +352,10 @@ export function markdown(
       "Medians over rounds. CPU is user + system time of the client's process per operation; user " +
         "leaves out the kernel's socket work, which every client pays alike. Server is the ZooKeeper " +
         "server's CPU per operation over the same run (all its threads): on this machine's few cores " +
-        "server and client share the CPU, so what a client saves is left to the server. The last three " +
+        "server and client share the CPU, so what a client saves is left to the server. The last four " +
         "columns are " +
         "zkwire's figure divided by that row's client, the median of per-round ratios: ops/s above 1 " +
-        "and CPU/op or p50 below 1 favour zkwire.",
+        "and CPU/op, p50 or the server's CPU/op below 1 favour zkwire.",
       "",
       table(
         [
@@ -323,6 +370,7 @@ export function markdown(
           "zkwire ops/s ÷",
           "zkwire CPU ÷",
           "zkwire p50 ÷",
+          "zkwire server ÷",
         ],
         rows.map((r) => [
           r.scenario,
@@ -336,8 +384,9 @@ export function markdown(
           fmtRatio(r.zkwire?.opsPerSec),
           fmtRatio(r.zkwire?.cpuUsPerOp),
           fmtRatio(r.zkwire?.p50Us),
+          fmtRatio(r.zkwire?.serverUsPerOp),
         ]),
-        [false, false, true, true, true, true, true, true, true, true, true],
+        [false, false, true, true, true, true, true, true, true, true, true, true],
       ),
       "",
     );

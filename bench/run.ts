@@ -34,6 +34,7 @@ import {
   codecScenarioName,
 } from "./codec/cases.js";
 import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
+import { startIdleFill } from "./idle-fill.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
 import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
@@ -289,11 +290,16 @@ async function main(): Promise<void> {
       );
       for (const [client, reason] of skips.clients) log(`skipping ${client}: ${reason}`);
       const ready = clients.filter((c) => workers.has(c));
-      for (const scenario of scenarios) {
-        await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, {
-          cpu: serverCpu,
-          requests: serverRequests,
-        });
+      const fill = knobs.idleFill && scenarios.length > 0 ? startIdleFill() : null;
+      try {
+        for (const scenario of scenarios) {
+          await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, {
+            cpu: serverCpu,
+            requests: serverRequests,
+          });
+        }
+      } finally {
+        await fill?.stop();
       }
       if (rebalance !== null)
         rebalanced = await runPartitionRebalance(cluster.connectString, root, rebalance, log);

@@ -1,0 +1,185 @@
+/**
+ * What one client's load costs the ZooKeeper server, client beside client, at the same request rate.
+ *
+ * `npm run bench` measures each client flat out, so a faster client also loads the server harder; here
+ * every client issues the same operations at the same rate (COST_RATE per second, COST_DEPTH at most in
+ * flight), each from a process of its own, interleaved round by round. Per operation the report gives
+ * the server's CPU (user and system, from /proc) and, where `perf` can attach, the system calls the
+ * server made and the wake-ups it caused (kernel tracepoints, counted in the server's threads).
+ *
+ *   npx tsx bench/server-cost/run.ts
+ *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
+ *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
+ *
+ * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
+ * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
+ * BENCH_IDLE_FILL (0).
+ */
+import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ZooKeeper } from "../../src/index.js";
+import { startZooKeeper } from "../../src/testing/index.js";
+import { CLIENT_NAMES, isClientName } from "../clients/client.js";
+import { startIdleFill } from "../idle-fill.js";
+import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION } from "../knobs.js";
+import { median, medianRatio } from "../stats.js";
+
+const env = process.env;
+const clients = (env.COST_CLIENTS ?? "zkwire,node-zookeeper-client").split(",").map((s) => s.trim());
+for (const c of clients)
+  if (!isClientName(c)) throw new Error(`COST_CLIENTS: ${c} is not one of ${CLIENT_NAMES}`);
+const opKind = env.COST_OP ?? "get";
+if (opKind !== "get" && opKind !== "set") throw new Error(`COST_OP must be get or set, got ${opKind}`);
+const depth = positive("COST_DEPTH", 1000);
+const ops = positive("COST_OPS", 60_000);
+const rate = Number(env.COST_RATE ?? 12_000);
+const rounds = positive("COST_ROUNDS", 5);
+const idleFill = env.BENCH_IDLE_FILL === "1";
+
+function positive(name: string, fallback: number): number {
+  const n = Number(env[name] ?? fallback);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${name} must be a positive integer`);
+  return n;
+}
+
+/** Tracepoints counted in the server's threads: what it asked of the kernel, and whom it woke. */
+const SYSCALLS = ["read", "write", "epoll_wait", "epoll_ctl", "futex"];
+const EVENTS = [...SYSCALLS.map((s) => `syscalls:sys_enter_${s}`), "sched:sched_wakeup"];
+const perfWorks = spawnSync("perf", ["stat", "-x", ",", "-e", EVENTS.join(","), "true"]).status === 0;
+
+/** The server's CPU in µs: all threads, exact (schedstat), and user/system from /proc/<pid>/stat (ticks). */
+function serverCpu(pid: number): { total: number; user: number; system: number } {
+  let ns = 0;
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ", 1)[0]);
+    } catch {
+      // the thread ended between the listing and the read
+    }
+  }
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  const tickUs = 1_000_000 / 100;
+  return { total: ns / 1000, user: Number(fields[11]) * tickUs, system: Number(fields[12]) * tickUs };
+}
+
+interface Peer {
+  child: ChildProcess;
+  lines: AsyncIterator<string>;
+}
+
+const cluster = await startZooKeeper({
+  version: env.BENCH_ZK_VERSION || DEFAULT_ZK_VERSION,
+  jvmArgs: [...DEFAULT_SERVER_JVM_ARGS],
+});
+const pid = cluster.servers[0]?.pid;
+if (pid === undefined) throw new Error("the server's process id is unknown (an external server?)");
+const setup = await ZooKeeper.connect(cluster.connectString);
+const path = `/zkwire-server-cost-${process.pid}`;
+await setup.create(path, Buffer.alloc(100, 0x61));
+const peers = new Map<string, Peer>();
+const fill = idleFill ? startIdleFill() : null;
+const figures = new Map<string, Record<string, number>[]>(clients.map((c) => [c, []]));
+try {
+  for (const name of clients) {
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "bench/server-cost/client.ts",
+        cluster.connectString,
+        name,
+        path,
+        opKind,
+        `${depth}`,
+        `${ops}`,
+        `${rate}`,
+      ],
+      { stdio: ["pipe", "pipe", "inherit"] },
+    );
+    const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+    const first = await lines.next();
+    if (first.value !== "ready") throw new Error(`${name} did not start: ${first.value}`);
+    peers.set(name, { child, lines });
+  }
+  for (let round = 0; round < rounds; round++) {
+    // Alternate the order: A B, B A, ...
+    for (const name of round % 2 === 0 ? clients : [...clients].reverse()) {
+      const peer = peers.get(name)!;
+      const perf = perfWorks
+        ? spawn("perf", ["stat", "-x", ",", "-e", EVENTS.join(","), "-p", `${pid}`], {
+            stdio: ["ignore", "ignore", "pipe"],
+          })
+        : null;
+      let counted = "";
+      perf?.stderr?.on("data", (d) => (counted += d));
+      if (perf !== null) await sleep(300); // perf attaches to every thread before the run starts
+      const before = serverCpu(pid);
+      peer.child.stdin!.write("go\n");
+      const line = await peer.lines.next();
+      const after = serverCpu(pid);
+      if (perf !== null) {
+        perf.kill("SIGINT");
+        await new Promise((resolve) => perf.once("exit", resolve));
+      }
+      const r = JSON.parse(line.value as string) as {
+        ops: number;
+        errors: number;
+        wallMs: number;
+        clientCpuUs: number;
+      };
+      const row: Record<string, number> = {
+        "ops/s": r.ops / (r.wallMs / 1000),
+        "client µs/op": r.clientCpuUs / r.ops,
+        "server µs/op": (after.total - before.total) / r.ops,
+        "server user µs/op": (after.user - before.user) / r.ops,
+        "server system µs/op": (after.system - before.system) / r.ops,
+        errors: r.errors,
+      };
+      for (const l of counted.split("\n")) {
+        const [count, , event] = l.split(",");
+        if (event === undefined || !event.includes(":")) continue;
+        const label = event.startsWith("sched:")
+          ? "wake-ups/op"
+          : `${event.replace("syscalls:sys_enter_", "")}/op`;
+        row[label] = Number(count) / r.ops;
+      }
+      figures.get(name)!.push(row);
+      process.stderr.write(
+        `round ${round + 1}/${rounds} ${name}: ${Math.round(row["ops/s"]!)} ops/s, server ${row["server µs/op"]!.toFixed(1)} µs/op\n`,
+      );
+      await sleep(200);
+    }
+  }
+} finally {
+  for (const peer of peers.values()) peer.child.kill();
+  await fill?.stop();
+  await setup.close();
+  await cluster.close();
+}
+
+const others = clients.filter((c) => c !== "zkwire");
+const keys = Object.keys(figures.get(clients[0]!)![0]!);
+const header = ["figure (median of rounds)", ...clients, ...others.map((o) => `zkwire ÷ ${o}`)];
+const lines = [
+  `| ${header.join(" | ")} |`,
+  `| ${header.map((_, i) => (i === 0 ? ":--" : "--:")).join(" | ")} |`,
+];
+for (const key of keys) {
+  const per = (c: string) => figures.get(c)!.map((row) => row[key] ?? Number.NaN);
+  const cells = clients.map((c) => median(per(c)).toFixed(key === "ops/s" ? 0 : 2));
+  const ratios = clients.includes("zkwire")
+    ? others.map((o) => {
+        const ratio = medianRatio(per("zkwire"), per(o));
+        return Number.isFinite(ratio) ? `${ratio.toFixed(2)}x` : "—";
+      })
+    : [];
+  lines.push(`| ${[key, ...cells, ...ratios].join(" | ")} |`);
+}
+console.log(
+  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
+);
+console.log(lines.join("\n"));
+process.exit(0);
