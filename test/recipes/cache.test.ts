@@ -5,6 +5,7 @@
  * test runs with a persistent watch (3.6+) and with one-shot watches (the 3.5 path, on any server).
  */
 import { randomUUID } from "node:crypto";
+import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   CacheClosedError,
@@ -16,6 +17,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/index.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
 import { lacks, requires } from "../support/features.js";
 import { until, waitForState } from "../support/wait.js";
@@ -151,6 +153,43 @@ for (const watch of ["persistent", "oneShot"] as const) {
       await cache.close();
       await reading; // the iterator ended with the cache
     });
+
+    it.runIf(watch === "persistent")(
+      "reads a burst of changes back in a few multiRead requests; a node with large data alone",
+      async (ctx) => {
+        requires(ctx, "persistentWatches");
+        const root = fresh();
+        await buildTree(zk, root, 2, 100);
+        await zk.create(`${root}/big`, Buffer.alloc(64 * 1024, 1));
+        await using own = await ZooKeeper.connect(connect);
+        await using cache = new TreeCache(own, root);
+        await cache.start();
+        const log = record(cache);
+        const sent: number[] = [];
+        const onRequest = (m: unknown) => {
+          const { session, opcode } = m as { session: bigint; opcode: number };
+          if (session === own.sessionId) sent.push(opcode);
+        };
+        subscribe("zkwire:request", onRequest);
+        try {
+          // One transaction: 201 events in one burst.
+          const tx = zk.transaction();
+          for (let d = 0; d < 2; d++) for (let n = 0; n < 100; n++) tx.setData(`${root}/d${d}/n${n}`, "v1");
+          tx.setData(`${root}/big`, Buffer.alloc(64 * 1024, 2));
+          await tx.commit();
+          await untilEqual(cache, zk, root);
+        } finally {
+          unsubscribe("zkwire:request", onRequest);
+        }
+        expect(log.filter((e) => e.type === "changed")).toHaveLength(201);
+        const getData = sent.filter((op) => op === OpCode.getData).length;
+        const multiRead = sent.filter((op) => op === OpCode.multiRead).length;
+        expect(multiRead).toBeGreaterThanOrEqual(1);
+        expect(getData).toBeGreaterThanOrEqual(1); // the 64 KB node is never batched
+        expect(getData + multiRead).toBeLessThanOrEqual(20);
+        expect(await differences(cache, zk, root)).toEqual([]);
+      },
+    );
 
     it("starts on a missing root and follows its creation", async (ctx) => {
       needs(ctx);

@@ -136,6 +136,11 @@ export class NodeStore {
     };
   }
 
+  /** The length of the node's data, as its last read said. */
+  dataLength(slot: number): number {
+    return this.#view.getInt32(slot * STAT_SIZE + 52);
+  }
+
   czxid(slot: number): bigint {
     return this.#view.getBigInt64(slot * STAT_SIZE);
   }

@@ -56,6 +56,7 @@
 import { EventEmitter } from "node:events";
 import type { ZooKeeper } from "../../client/client.js";
 import type { PersistentWatch } from "../../client/persistent-watch.js";
+import type { GetDataOpResult, ReadBatch, ReadResult } from "../../client/transaction.js";
 import { ClientErrorCode, ZkArgumentError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 import type { Stat } from "../../protocol/records/stat.js";
@@ -118,6 +119,13 @@ export class CacheClosedError extends Error {
   readonly code = "ZK_CACHE_CLOSED";
 }
 
+/** #refresh's batches: at most this many reads, of nodes whose data was at most BATCH_NODE_BYTES when last read. */
+const BATCH_READS = 256;
+const BATCH_NODE_BYTES = 16 * 1024;
+/** Stop a batch once its nodes' data (as last read) and the per-read framing (path, stat) reach this. */
+const BATCH_BYTES = 128 * 1024;
+const BATCH_READ_OVERHEAD = 128;
+
 /** Which clients were found to lack addWatch, so that a second cache does not ask again. */
 const noPersistentWatches = new WeakSet<ZooKeeper>();
 
@@ -145,6 +153,9 @@ export class TreeCache extends EventEmitter<EventMap> implements AsyncDisposable
   /** Deleted paths, with the sequence number of the deletion, while older reads are in flight. */
   readonly #tombstones = new Map<string, number>();
   #persistent: boolean | undefined;
+  /** Reads #refresh gathered this tick, and their nodes' data size as last read (see #refresh). */
+  #batch: { path: string; issue: number }[] = [];
+  #batchBytes = 0;
   #watch: PersistentWatch | null = null;
   #started: Promise<void> | null = null;
   #initialized = false;
@@ -512,9 +523,34 @@ export class TreeCache extends EventEmitter<EventMap> implements AsyncDisposable
     }
   }
 
-  /** NodeCreated / NodeDataChanged: read the node again (and set its data watch again, one-shot). */
+  /**
+   * NodeCreated / NodeDataChanged: read the node again (and set its data watch again, one-shot).
+   *
+   * With the persistent watch, the reads one burst of events asks for leave together: every read asked
+   * for in one tick goes out as one multiRead (server 3.6+, as are persistent watches), which the server
+   * handles as one request instead of one per node. A batch answers from one point in the server's
+   * history, later than each of its events, so the rules above apply to its results unchanged. Only
+   * nodes whose data was small when last read join a batch, and a batch stops at BATCH_BYTES of it, so
+   * that its answer stays far below the client's maximum packet (1 MB): a node not cached yet, or with
+   * large data, is read alone.
+   */
   #refresh(path: string): void {
     const issue = this.#issue();
+    if (this.#persistent === true) {
+      const slot = this.#store.slot(path);
+      const bytes = slot < 0 ? -1 : this.#store.dataLength(slot);
+      if (bytes >= 0 && bytes <= BATCH_NODE_BYTES) {
+        if (this.#batch.length === 0) process.nextTick(() => this.#readBatch());
+        this.#batch.push({ path, issue });
+        this.#batchBytes += bytes + BATCH_READ_OVERHEAD;
+        if (this.#batch.length >= BATCH_READS || this.#batchBytes >= BATCH_BYTES) this.#readBatch();
+        return;
+      }
+    }
+    this.#read(path, issue);
+  }
+
+  #read(path: string, issue: number): void {
     this.#zk.getData(path, { watch: this.#persistent ? undefined : this.#oneShot }).then(
       (r) => {
         this.#settle(issue);
@@ -527,6 +563,47 @@ export class TreeCache extends EventEmitter<EventMap> implements AsyncDisposable
         } catch {
           // A connection loss: the sync walk after the reconnection reads this node again.
         }
+      },
+    );
+  }
+
+  /** Sends the reads #refresh gathered: one multiRead, or a getData when there is one. */
+  #readBatch(): void {
+    const reads = this.#batch;
+    if (reads.length === 0) return;
+    this.#batch = [];
+    this.#batchBytes = 0;
+    if (reads.length === 1 || this.#closed) {
+      for (const { path, issue } of reads) this.#read(path, issue);
+      return;
+    }
+    const batch = this.#zk.multiRead() as unknown as ReadBatch<ReadResult<GetDataOpResult>[]>;
+    for (const { path } of reads) batch.getData(path);
+    batch.run().then(
+      (results) => {
+        for (let i = 0; i < reads.length; i++) {
+          const { path, issue } = reads[i]!;
+          const result = results[i];
+          this.#settle(issue);
+          if (result?.type === "getData") {
+            this.#applyData(path, issue, result.data, result.stat);
+          } else {
+            try {
+              this.#failed(path, issue, result?.error);
+            } catch {
+              // As in #read.
+            }
+          }
+        }
+      },
+      (err: unknown) => {
+        if (isTransient(err)) {
+          // As in #read: the sync walk after the reconnection reads these nodes again.
+          for (const { issue } of reads) this.#settle(issue);
+          return;
+        }
+        // The batch itself was refused (not one of its reads): read each node alone.
+        for (const { path, issue } of reads) this.#read(path, issue);
       },
     );
   }
