@@ -1,6 +1,6 @@
 /**
  * Idle fill: one busy-looping process per core at the lowest scheduling priority, for the length of the
- * measured runs (BENCH_IDLE_FILL=1).
+ * measured runs (on unless BENCH_IDLE_FILL=0).
  *
  * Why: on this kind of machine (a 2-core VM) the CPU time an operation costs depends on how idle the
  * cores are around it. A core that goes idle between two requests wakes up slower and colder, and the

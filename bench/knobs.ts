@@ -37,8 +37,9 @@ export interface Knobs {
   /** The ZooKeeper line or release to start (BENCH_ZK_VERSION, else ZK_VERSION, else 3.9). */
   readonly zkVersion: string;
   /**
-   * BENCH_IDLE_FILL=1: lowest-priority busy loops on every core while the network scenarios run, so that
-   * CPU per operation does not depend on how much idle time a client leaves (idle-fill.ts says why).
+   * Lowest-priority busy loops on every core while the network scenarios run, so that CPU per operation
+   * does not depend on how much idle time a client leaves (idle-fill.ts says why). BENCH_IDLE_FILL=0 turns
+   * it off.
    */
   readonly idleFill: boolean;
 }
@@ -58,9 +59,10 @@ function int(env: Env, name: string, fallback: number, min: number): number {
   return n;
 }
 
-function flag(env: Env, name: string): boolean {
+function flag(env: Env, name: string, fallback: boolean): boolean {
   const raw = env[name];
-  if (raw === undefined || raw === "" || raw === "0") return false;
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "0") return false;
   if (raw === "1") return true;
   throw new KnobError(`${name} must be 0 or 1, got "${raw}"`);
 }
@@ -103,7 +105,7 @@ export function readKnobs(env: Env = process.env): Knobs {
     cpuProf: list(env, "BENCH_CPU_PROF"),
     profDir: env.BENCH_PROF_DIR || "bench/profiles",
     zkVersion: env.BENCH_ZK_VERSION || env.ZK_VERSION || DEFAULT_ZK_VERSION,
-    idleFill: flag(env, "BENCH_IDLE_FILL"),
+    idleFill: flag(env, "BENCH_IDLE_FILL", true),
     serverJvmArgs: (env.BENCH_SERVER_JVM_ARGS ?? DEFAULT_SERVER_JVM_ARGS.join(" "))
       .split(/\s+/)
       .filter((s) => s !== ""),

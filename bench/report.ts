@@ -343,6 +343,7 @@ export function markdown(
   codec: readonly CodecRow[],
   skips: Skips,
   serverLine?: string,
+  idleFill = false,
 ): string {
   const out: string[] = [];
   if (rows.length > 0) {
@@ -355,7 +356,10 @@ export function markdown(
         "server and client share the CPU, so what a client saves is left to the server. The last four " +
         "columns are " +
         "zkwire's figure divided by that row's client, the median of per-round ratios: ops/s above 1 " +
-        "and CPU/op, p50 or the server's CPU/op below 1 favour zkwire.",
+        "and CPU/op, p50 or the server's CPU/op below 1 favour zkwire." +
+        (idleFill
+          ? " The cores' idle time was filled while these ran (bench/idle-fill.ts, BENCH_IDLE_FILL)."
+          : " The cores' idle time was not filled (BENCH_IDLE_FILL=0)."),
       "",
       table(
         [

@@ -349,7 +349,9 @@ async function main(): Promise<void> {
     for (const line of cacheReport?.json ?? []) process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(`ZooKeeper: ${zookeeper}\n\n`);
-    process.stdout.write(markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine));
+    process.stdout.write(
+      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine, knobs.idleFill),
+    );
     if (rebalanced !== null) process.stdout.write(`\n${rebalanceMarkdown(rebalanced)}`);
     if (failoverResults) process.stdout.write(`\n${failover.failoverMarkdown(failoverResults)}`);
     if (cacheReport !== null) process.stdout.write(`\n${cacheReport.markdown}`);
@@ -362,7 +364,7 @@ async function main(): Promise<void> {
         knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
-      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine),
+      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine, knobs.idleFill),
       ...(rebalanced === null ? [] : [rebalanceMarkdown(rebalanced)]),
       failoverResults ? failover.failoverMarkdown(failoverResults) : "",
       cacheReport?.markdown ?? "",
