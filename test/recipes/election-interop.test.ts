@@ -8,6 +8,9 @@
  * - zkwire Election and kazoo Election (Python) contenders on one path: each leader increments a
  *   version-checked counter (a BadVersion would prove two leaders), through a kazoo leader killed with
  *   kill -9 and a zkwire leader cut off until its session expired.
+ * - zkwire Election (naming "curator") and Curator LeaderSelector (Java, autoRequeue) contenders on one
+ *   path: their children queue in one line in one layout (`_c_<uuid>-lock-<seq>`, data = id), each
+ *   leader increments the version-checked counter, through a Curator leader killed with kill -9.
  * Judge: leadership intervals [became leader, stopped] of all participants never intersect.
  */
 import { randomUUID } from "node:crypto";
@@ -16,6 +19,7 @@ import { Election, LeaderLatch, LockLostError, ZooKeeper, ZooKeeperError } from 
 import { FaultProxy } from "../../src/testing/proxy.js";
 import {
   type ContenderHandle,
+  CURATOR_LOCK_NODE,
   installCurator,
   installKazoo,
   killAllContenders,
@@ -338,6 +342,149 @@ describe("leader election shared with the peers", () => {
       expect(seen.has("z1") || seen.has("z2")).toBe(true);
     } finally {
       for (const k of kazoo) k.kill();
+      await clients.z1.close();
+      await clients.z2.close();
+    }
+  }, 240_000);
+
+  it("zkwire and Curator LeaderSelector contenders: one line, one leader, through kill -9", async () => {
+    const path = `${root}/selector`;
+    const counter = `${root}/selector-counter`;
+    await admin.create(counter, "0");
+    const ROUNDS = 5;
+    // Long enough that a kill sent on "isLeader" lands before that leader writes the counter.
+    const HOLD_MS = 100;
+    const spawnJava = (id: string) =>
+      spawnCuratorProgram(
+        "SelectorPeer",
+        [
+          connect,
+          path,
+          counter,
+          String(ROUNDS),
+          id,
+          String(HOLD_MS),
+          "--gate",
+          `--session-timeout-ms=${SESSION_TIMEOUT}`,
+        ],
+        { id, timeoutMs: 180_000 },
+      );
+    const clients = {
+      z1: await ZooKeeper.connect(connect, { sessionTimeout: SESSION_TIMEOUT }),
+      z2: await ZooKeeper.connect(connect, { sessionTimeout: SESSION_TIMEOUT }),
+    };
+    const java = await Promise.all([spawnJava("j1"), spawnJava("j2"), spawnJava("j3")]);
+    const [j1, j2, j3] = java as [ContenderHandle, ContenderHandle, ContenderHandle];
+    const elections = {
+      z1: new Election(clients.z1, path, { id: "z1", naming: "curator" }),
+      z2: new Election(clients.z2, path, { id: "z2", naming: "curator" }),
+    };
+    const zkwireIntervals: Interval[] = [];
+    let conflicts = 0;
+    let writes = 0;
+    /** A zkwire contender: ROUNDS leaderships, each one read-hold-write of the counter. */
+    const contend = async (id: "z1" | "z2") => {
+      const stop = new AbortController();
+      let done = 0;
+      await elections[id].run(
+        async (lease) => {
+          const start = nowUs();
+          try {
+            const { data, stat } = await clients[id].getData(counter);
+            await new Promise((r) => setTimeout(r, HOLD_MS));
+            await lease.setData(counter, String(Number(Buffer.from(data).toString()) + 1), {
+              version: stat.version,
+            });
+            writes++;
+          } catch (err) {
+            if (err instanceof ZooKeeperError && err.is("BadVersion")) conflicts++;
+            else throw err;
+          } finally {
+            zkwireIntervals.push({ id, start, end: nowUs() });
+            if (++done === ROUNDS) stop.abort();
+          }
+        },
+        { requeue: true, signal: stop.signal },
+      );
+    };
+    try {
+      await Promise.all(java.map((j) => j.ready));
+      // The fault: j1 is killed with kill -9 as it starts its second leadership (it reads, then holds
+      // for HOLD_MS before writing, so it dies holding leadership and having written nothing).
+      let j1KilledAt: number | undefined;
+      const killed = j1
+        .waitForEvent("isLeader", (e) => e.n === 2, 60_000)
+        .then(() => {
+          j1.kill("SIGKILL");
+          j1KilledAt = nowUs();
+        });
+      killed.catch(() => undefined); // awaited below; a failure before that must not go unhandled
+      for (const j of java) j.send("go");
+      const runs = [contend("z1"), contend("z2")];
+
+      // One line: with all five queued (one leads, the others wait), every child, zkwire's and Curator's
+      // alike, is named in Curator's mutex layout and holds its contender's id.
+      let line: { children: string[]; ids: string[] } | undefined;
+      await until(
+        "all five contenders in line",
+        async () => {
+          try {
+            const { children } = await admin.getChildren(path);
+            if (children.length < 5) return false;
+            const ids = await Promise.all(
+              children.map(async (c) => Buffer.from((await admin.getData(`${path}/${c}`)).data).toString()),
+            );
+            line = { children, ids };
+            return true;
+          } catch {
+            return false; // no path yet, or a leader released its child between the two reads
+          }
+        },
+        30_000,
+        10,
+      );
+      for (const name of line!.children) expect(name).toMatch(CURATOR_LOCK_NODE);
+      expect([...line!.ids].sort()).toEqual(["j1", "j2", "j3", "z1", "z2"]);
+
+      await killed;
+      await Promise.all(runs);
+      const [r1, r2, r3] = await Promise.all(java.map((j) => j.result));
+      for (const r of [r2!, r3!]) {
+        expect(r.exit, r.stderr.slice(-2_000)).toBe(0);
+        expect(r.events.find((e) => e.event === "done")).toMatchObject({ leaderships: ROUNDS, conflicts: 0 });
+      }
+      expect(r1!.exit).toBe("SIGKILL");
+
+      const javaEvents = [r1!, r2!, r3!].flatMap((r) => r.events as unknown as PeerEvent[]);
+      const javaLeaderships = javaEvents.filter((e) => e.event === "isLeader").length;
+      const javaWrites = javaEvents.filter((e) => e.event === "wrote").length;
+      expect(javaEvents.filter((e) => e.event === "conflict")).toEqual([]);
+      expect(conflicts).toBe(0);
+      // j1 led twice and wrote once: its second leadership ended with the kill, before its write.
+      expect(javaEvents.filter((e) => e.id === "j1" && e.event === "isLeader").length).toBe(2);
+      expect(javaEvents.filter((e) => e.id === "j1" && e.event === "wrote").length).toBe(1);
+      expect(javaLeaderships).toBe(2 + 2 * ROUNDS);
+      expect(zkwireIntervals.length).toBe(2 * ROUNDS);
+      // Every completed leadership incremented the counter once, from the value the previous one left.
+      const total = Number(Buffer.from((await admin.getData(counter)).data).toString());
+      expect(total).toBe(writes + javaWrites);
+      expect(total).toBe(zkwireIntervals.length + javaLeaderships - 1);
+
+      const intervals = [
+        ...zkwireIntervals,
+        ...javaIntervals(j1, j1KilledAt),
+        ...javaIntervals(j2),
+        ...javaIntervals(j3),
+      ];
+      for (const id of ["z1", "z2", "j1", "j2", "j3"]) expect(intervals.some((i) => i.id === id)).toBe(true);
+      expect(overlaps(intervals)).toEqual([]);
+      // Curator's LeaderSelector listed the zkwire contenders among its participants.
+      const seen = new Set(javaEvents.flatMap((e) => (e.participants as string[] | undefined) ?? []));
+      expect(seen.has("z1") || seen.has("z2")).toBe(true);
+    } finally {
+      for (const j of java) j.kill();
+      await elections.z1.close();
+      await elections.z2.close();
       await clients.z1.close();
       await clients.z2.close();
     }
