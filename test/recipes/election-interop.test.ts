@@ -460,15 +460,19 @@ describe("leader election shared with the peers", () => {
       const javaWrites = javaEvents.filter((e) => e.event === "wrote").length;
       expect(javaEvents.filter((e) => e.event === "conflict")).toEqual([]);
       expect(conflicts).toBe(0);
-      // j1 led twice and wrote once: its second leadership ended with the kill, before its write.
+      // j1 led twice; its second leadership ended with the kill, which lands within the 100 ms hold,
+      // before the write, unless a loaded machine let j1 write first (its line may not be logged then).
       expect(javaEvents.filter((e) => e.id === "j1" && e.event === "isLeader").length).toBe(2);
-      expect(javaEvents.filter((e) => e.id === "j1" && e.event === "wrote").length).toBe(1);
       expect(javaLeaderships).toBe(2 + 2 * ROUNDS);
       expect(zkwireIntervals.length).toBe(2 * ROUNDS);
-      // Every completed leadership incremented the counter once, from the value the previous one left.
+      // Every completed leadership incremented the counter once, from the value the previous one left
+      // (a version-checked write: two leaders at once would have met a BadVersion above).
       const total = Number(Buffer.from((await admin.getData(counter)).data).toString());
-      expect(total).toBe(writes + javaWrites);
-      expect(total).toBe(zkwireIntervals.length + javaLeaderships - 1);
+      const leaderships = zkwireIntervals.length + javaLeaderships;
+      expect(total).toBeGreaterThanOrEqual(writes + javaWrites);
+      expect(total).toBeLessThanOrEqual(writes + javaWrites + 1); // j1's unlogged last write, at most
+      expect(total).toBeGreaterThanOrEqual(leaderships - 1);
+      expect(total).toBeLessThanOrEqual(leaderships);
 
       const intervals = [
         ...zkwireIntervals,
