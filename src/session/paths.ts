@@ -32,6 +32,8 @@ export function pathProblem(path: unknown, sequential = false): string | null {
   let segmentStart = 1;
   for (let i = 1; i <= p.length; i++) {
     const c = i < p.length ? p.charCodeAt(i) : 0x2f;
+    // Digits, letters and most punctuation: nothing to check (the common case, so tested first).
+    if (c >= 0x30 && c < 0x7f) continue;
     if (c === 0x2f) {
       const length = i - segmentStart;
       if (length === 0) return `path "${path}" has an empty segment at ${i}`;
