@@ -126,6 +126,8 @@ export interface ReconfigOptions extends CallOptions {
 export type WatchTypeName = "children" | "data" | "any" | "persistent" | "persistentRecursive";
 
 const EMPTY = Buffer.alloc(0);
+/** The options of a call made without any: one shared object, read only, instead of a new `{}` per call. */
+const NO_OPTIONS: Readonly<Record<string, never>> = Object.freeze({});
 const CONFIG_NODE = "/zookeeper/config";
 
 /** Operations older servers do not have, and the version that added them. */
@@ -380,7 +382,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async create(
     path: string,
     data?: Data | null,
-    options: CreateOptions & CallOptions & { createParents?: boolean } = {},
+    options: CreateOptions & CallOptions & { createParents?: boolean } = NO_OPTIONS,
   ): Promise<{ path: string; stat: Stat }> {
     const op = buildCreate(this.#chroot, path, data, options);
     const operation = op.type === OpCode.createContainer ? Operations.createContainer : Operations.create2;
@@ -432,7 +434,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** Deletes a node, optionally only at this version (-1 or absent: any version). */
-  async delete(path: string, options: CallOptions & { version?: number } = {}): Promise<void> {
+  async delete(path: string, options: CallOptions & { version?: number } = NO_OPTIONS): Promise<void> {
     const op = buildDelete(this.#chroot, path, options.version);
     const frame = this.#frame(Operations.delete, op.request, "delete", path);
     try {
@@ -447,7 +449,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
    * meanwhile are deleted too (a few rounds). A leaf is deleted without listing it, so nodes the caller
    * may delete but not read (an ACL without READ) go too. Returns the number of nodes deleted.
    */
-  async deleteRecursive(path: string, options: CallOptions = {}): Promise<number> {
+  async deleteRecursive(path: string, options: CallOptions = NO_OPTIONS): Promise<number> {
     for (let round = 0; ; round++) {
       try {
         await this.delete(path, options);
@@ -478,7 +480,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** The node's Stat, or null when it does not exist. A watch is set either way. */
   exists(path: string, options: CallOptions & { watch: true }): Promise<{ stat: Stat | null } & WatchResult>;
   exists(path: string, options?: CallOptions & { watch?: false | Watcher }): Promise<Stat | null>;
-  async exists(path: string, options: WatchCallOptions = {}): Promise<unknown> {
+  async exists(path: string, options: WatchCallOptions = NO_OPTIONS): Promise<unknown> {
     const p = serverPath(this.#chroot, path);
     const w = watchOf(options.watch, p, "data", "exist");
     const frame = this.#frame(Operations.exists, { path: p, watch: w !== null }, "exists", path);
@@ -495,7 +497,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** The node's data and Stat. */
   getData(path: string, options: CallOptions & { watch: true }): Promise<DataResult & WatchResult>;
   getData(path: string, options?: CallOptions & { watch?: false | Watcher }): Promise<DataResult>;
-  async getData(path: string, options: WatchCallOptions = {}): Promise<unknown> {
+  async getData(path: string, options: WatchCallOptions = NO_OPTIONS): Promise<unknown> {
     const p = serverPath(this.#chroot, path);
     const w = watchOf(options.watch, p, "data", null);
     const frame = this.#frame(Operations.getData, { path: p, watch: w !== null }, "getData", path);
@@ -510,7 +512,11 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** Replaces the node's data, optionally only at this version; returns the new Stat. */
-  async setData(path: string, data: Data, options: CallOptions & { version?: number } = {}): Promise<Stat> {
+  async setData(
+    path: string,
+    data: Data,
+    options: CallOptions & { version?: number } = NO_OPTIONS,
+  ): Promise<Stat> {
     const op = buildSetData(this.#chroot, path, data, options.version);
     const frame = this.#frame(Operations.setData, op.request, "setData", path);
     try {
@@ -523,7 +529,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** The node's children (names, unordered) and its Stat. */
   getChildren(path: string, options: CallOptions & { watch: true }): Promise<ChildrenResult & WatchResult>;
   getChildren(path: string, options?: CallOptions & { watch?: false | Watcher }): Promise<ChildrenResult>;
-  async getChildren(path: string, options: WatchCallOptions = {}): Promise<unknown> {
+  async getChildren(path: string, options: WatchCallOptions = NO_OPTIONS): Promise<unknown> {
     const p = serverPath(this.#chroot, path);
     const w = watchOf(options.watch, p, "child", null);
     const frame = this.#frame(Operations.getChildren2, { path: p, watch: w !== null }, "getChildren", path);
@@ -540,7 +546,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** The number of all descendants of the node (server 3.6+). */
-  async getAllChildrenNumber(path: string, options: CallOptions = {}): Promise<number> {
+  async getAllChildrenNumber(path: string, options: CallOptions = NO_OPTIONS): Promise<number> {
     const p = serverPath(this.#chroot, path);
     const res = await this.#call(
       "getAllChildrenNumber",
@@ -553,7 +559,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** This session's ephemeral nodes whose path starts with `prefix` (default "/"), server 3.6+. */
-  async getEphemerals(prefix = "/", options: CallOptions = {}): Promise<string[]> {
+  async getEphemerals(prefix = "/", options: CallOptions = NO_OPTIONS): Promise<string[]> {
     const p = serverPath(this.#chroot, prefix);
     const res = await this.#call(
       "getEphemerals",
@@ -567,7 +573,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** The node's ACL and Stat. */
-  async getACL(path: string, options: CallOptions = {}): Promise<{ acl: AclEntry[]; stat: Stat }> {
+  async getACL(path: string, options: CallOptions = NO_OPTIONS): Promise<{ acl: AclEntry[]; stat: Stat }> {
     const res = await this.#call(
       "getACL",
       path,
@@ -588,7 +594,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async setACL(
     path: string,
     acl: readonly AclEntry[],
-    options: CallOptions & { version?: number } = {},
+    options: CallOptions & { version?: number } = NO_OPTIONS,
   ): Promise<Stat> {
     const p = serverPath(this.#chroot, path);
     // The same bounds as every other version: an int32 from -1 (any). A larger one would otherwise
@@ -608,7 +614,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
    * Waits until the server this client is connected to has caught up with the leader for `path`, so a
    * read after it sees every write committed before it. Returns the path.
    */
-  async sync(path: string, options: CallOptions = {}): Promise<string> {
+  async sync(path: string, options: CallOptions = NO_OPTIONS): Promise<string> {
     const p = serverPath(this.#chroot, path);
     const res = await this.#call("sync", path, Operations.sync, { path: p }, options);
     return toClientPath(this.#chroot, res.path ?? p);
@@ -665,7 +671,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** The identities the server has authenticated this session as (server 3.7+). */
-  async whoAmI(options: CallOptions = {}): Promise<ClientInfo[]> {
+  async whoAmI(options: CallOptions = NO_OPTIONS): Promise<ClientInfo[]> {
     const res = await this.#call("whoAmI", undefined, Operations.whoAmI, null, options);
     return res.clientInfo ?? [];
   }
@@ -680,7 +686,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
    */
   async addWatch(
     path: string,
-    options: CallOptions & { mode?: "persistent" | "persistentRecursive" } = {},
+    options: CallOptions & { mode?: "persistent" | "persistentRecursive" } = NO_OPTIONS,
   ): Promise<PersistentWatch> {
     const mode = options.mode ?? "persistent";
     if (mode !== "persistent" && mode !== "persistentRecursive") {
@@ -719,7 +725,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   async removeWatches(
     path: string,
     type: WatchTypeName,
-    options: CallOptions & { watcher?: Watcher; local?: boolean } = {},
+    options: CallOptions & { watcher?: Watcher; local?: boolean } = NO_OPTIONS,
   ): Promise<void> {
     const p = serverPath(this.#chroot, path);
     const serverType = watcherTypes[type];
@@ -734,7 +740,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   }
 
   /** Whether the server holds watches of this type on the path for this session. */
-  async checkWatches(path: string, type: WatchTypeName, options: CallOptions = {}): Promise<boolean> {
+  async checkWatches(path: string, type: WatchTypeName, options: CallOptions = NO_OPTIONS): Promise<boolean> {
     const serverType = watcherTypes[type];
     if (serverType === undefined) throw new ZkArgumentError(`unknown watch type "${String(type)}"`);
     const p = serverPath(this.#chroot, path);
@@ -754,7 +760,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   /** The ensemble's configuration (/zookeeper/config, which no chroot applies to). */
   getConfig(options: CallOptions & { watch: true }): Promise<ConfigResult & WatchResult>;
   getConfig(options?: CallOptions & { watch?: false | Watcher }): Promise<ConfigResult>;
-  async getConfig(options: WatchCallOptions = {}): Promise<unknown> {
+  async getConfig(options: WatchCallOptions = NO_OPTIONS): Promise<unknown> {
     const w = watchOf(options.watch, CONFIG_NODE, "data", null);
     const frame = this.#frame(
       Operations.getData,

@@ -60,6 +60,9 @@ export function sizeOfRecordVector<T>(rec: JuteRecord<T>, v: readonly T[] | null
   return n;
 }
 
+/** Strings up to this many characters are tried as ASCII before the UTF-8 encoder is called. */
+const SHORT_STRING = 256;
+
 /**
  * Writes into a buffer that was sized exactly beforehand. Writing past its end is a bug in a `size()`,
  * and Buffer's own range checks turn that into an exception rather than silent truncation.
@@ -78,7 +81,18 @@ export class JuteWriter {
   }
 
   int(v: number): void {
-    this.pos = this.buf.writeInt32BE(v, this.pos);
+    const b = this.buf;
+    const p = this.pos;
+    if ((v | 0) === v && p + 4 <= b.length) {
+      // An int32 where it fits, by hand; anything else goes to writeInt32BE, which refuses it.
+      b[p] = v >>> 24;
+      b[p + 1] = v >>> 16;
+      b[p + 2] = v >>> 8;
+      b[p + 3] = v;
+      this.pos = p + 4;
+    } else {
+      this.pos = b.writeInt32BE(v, p);
+    }
   }
 
   long(v: bigint): void {
@@ -104,10 +118,28 @@ export class JuteWriter {
       this.int(NULL_LENGTH);
       return;
     }
+    const b = this.buf;
+    const start = this.pos + 4;
+    const length = v.length;
+    if (length <= SHORT_STRING && start + length <= b.length) {
+      // Short strings (paths, mostly) are ASCII: copied by hand, as UTF-8 would encode them; the first
+      // character that is not ASCII sends the whole string to the encoder below instead.
+      let i = 0;
+      for (; i < length; i++) {
+        const c = v.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[start + i] = c;
+      }
+      if (i === length) {
+        this.int(length);
+        this.pos = start + length;
+        return;
+      }
+    }
     // Write the text first, then its byte length in front of it: one UTF-8 pass instead of two.
-    const n = this.buf.write(v, this.pos + 4, "utf8");
-    this.buf.writeInt32BE(n, this.pos);
-    this.pos += 4 + n;
+    const n = b.write(v, start, "utf8");
+    this.int(n);
+    this.pos = start + n;
   }
 
   ustringVector(v: readonly string[] | null): void {
@@ -128,6 +160,20 @@ export class JuteWriter {
     for (const item of v) rec.write(this, item);
   }
 }
+
+/** The long with these two 32-bit halves (`hi` signed, `lo` unsigned). */
+function makeLong(hi: number, lo: number): bigint {
+  // Most longs on the wire (zxids, times, versions of things) are below 2^53 in magnitude: one exact
+  // double makes one BigInt, where a 64-bit read makes four (two halves, a shift, an add).
+  if (hi >= -0x200000 && hi < 0x200000) return BigInt(hi * 4294967296 + lo);
+  return (BigInt(hi) << 32n) | BigInt(lo);
+}
+
+/** Recently read longs by their bits, direct-mapped (a slot holds the last long that hashed to it). */
+const LONG_CACHE_MASK = 255;
+const longCacheHi = new Int32Array(LONG_CACHE_MASK + 1);
+const longCacheLo = new Int32Array(LONG_CACHE_MASK + 1);
+const longCacheValue: bigint[] = new Array<bigint>(LONG_CACHE_MASK + 1).fill(0n);
 
 /**
  * Reads from a view `[pos, end)` of a buffer. Every read checks what remains first, so a truncated input
@@ -165,20 +211,31 @@ export class JuteReader {
 
   int(): number {
     this.need(4, "int");
-    const v = this.buf.readInt32BE(this.pos);
-    this.pos += 4;
-    return v;
+    const b = this.buf;
+    const p = this.pos;
+    this.pos = p + 4;
+    // By hand rather than readInt32BE: the bounds are checked above, and this is every reply's hot path.
+    return (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
   }
 
   long(): bigint {
     this.need(8, "long");
-    const hi = this.buf.readInt32BE(this.pos);
-    const lo = this.buf.readUInt32BE(this.pos + 4);
-    this.pos += 8;
-    // Most longs on the wire (zxids, times, versions of things) are below 2^53 in magnitude: one exact
-    // double makes one BigInt, where a 64-bit read makes four (two halves, a shift, an add).
-    if (hi >= -0x200000 && hi < 0x200000) return BigInt(hi * 4294967296 + lo);
-    return (BigInt(hi) << 32n) | BigInt(lo);
+    const b = this.buf;
+    const p = this.pos;
+    const hi = (b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!;
+    const lo = (b[p + 4]! << 24) | (b[p + 5]! << 16) | (b[p + 6]! << 8) | b[p + 7]!;
+    this.pos = p + 8;
+    // Making a BigInt costs far more than reading it: a reply's longs mostly repeat ones seen just before
+    // (the header's zxid is the Stat's mzxid after a write; a node read again has the same Stat), so
+    // recent values are kept by their bits and handed out again. A bigint is a value: sharing one is
+    // invisible to the caller.
+    const slot = (hi ^ lo) & LONG_CACHE_MASK;
+    if (longCacheHi[slot] === hi && longCacheLo[slot] === lo) return longCacheValue[slot]!;
+    const v = makeLong(hi, lo >>> 0);
+    longCacheHi[slot] = hi;
+    longCacheLo[slot] = lo;
+    longCacheValue[slot] = v;
+    return v;
   }
 
   boolean(): boolean {

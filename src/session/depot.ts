@@ -203,8 +203,11 @@ export class Depot {
     this.flushScheduled = true;
     // nextTick, not setImmediate: requests issued in the same tick, including from promise
     // continuations, leave together in one write without waiting for the next loop iteration.
-    process.nextTick(() => this.flush());
+    process.nextTick(this.flushNow);
   }
+
+  /** flush, bound once rather than a closure per scheduled flush. */
+  private readonly flushNow = (): void => this.flush();
 
   /** Writes every queued request in one socket write, assigning xids in order. */
   flush(): void {

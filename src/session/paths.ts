@@ -19,9 +19,17 @@ function invalidChar(code: number): boolean {
   );
 }
 
+/**
+ * Paths every rule below accepts, matched at once (the regular expression runs as native code, several
+ * times faster than the loop): one or more segments of printable ASCII, none beginning with "." (so none
+ * is "." or ".."), none empty, no trailing "/". Anything else, valid or not, goes through the loop.
+ */
+const PLAIN_PATH = /^(?:\/[\x20-\x2d\x30-\x7e][\x20-\x2e\x30-\x7e]*)+$/;
+
 /** Why `path` is not a valid node path, or null when it is. */
 export function pathProblem(path: unknown, sequential = false): string | null {
   if (typeof path !== "string") return "path must be a string";
+  if (!sequential && PLAIN_PATH.test(path)) return null;
   if (path.length === 0) return "path must not be empty";
   if (path.charCodeAt(0) !== 0x2f) return `path "${path}" must start with "/"`;
   // A sequential create's prefix may end in "/": the server appends the 10-digit counter to it.
@@ -32,6 +40,8 @@ export function pathProblem(path: unknown, sequential = false): string | null {
   let segmentStart = 1;
   for (let i = 1; i <= p.length; i++) {
     const c = i < p.length ? p.charCodeAt(i) : 0x2f;
+    // Digits, letters and most punctuation: nothing to check (the common case, so tested first).
+    if (c >= 0x30 && c < 0x7f) continue;
     if (c === 0x2f) {
       const length = i - segmentStart;
       if (length === 0) return `path "${path}" has an empty segment at ${i}`;
