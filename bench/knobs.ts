@@ -37,9 +37,9 @@ export interface Knobs {
   /** The ZooKeeper line or release to start (BENCH_ZK_VERSION, else ZK_VERSION, else 3.9). */
   readonly zkVersion: string;
   /**
-   * Lowest-priority busy loops on every core while the network scenarios run, so that CPU per operation
-   * does not depend on how much idle time a client leaves (idle-fill.ts says why). BENCH_IDLE_FILL=0 turns
-   * it off.
+   * BENCH_IDLE_FILL=1: lowest-priority busy loops on every core while the network scenarios run, so that
+   * CPU per operation does not depend on how much idle time a client leaves (idle-fill.ts says why). Off
+   * by default: on this machine it did not make runs steadier (see bench/README.md).
    */
   readonly idleFill: boolean;
 }
@@ -105,7 +105,7 @@ export function readKnobs(env: Env = process.env): Knobs {
     cpuProf: list(env, "BENCH_CPU_PROF"),
     profDir: env.BENCH_PROF_DIR || "bench/profiles",
     zkVersion: env.BENCH_ZK_VERSION || env.ZK_VERSION || DEFAULT_ZK_VERSION,
-    idleFill: flag(env, "BENCH_IDLE_FILL", true),
+    idleFill: flag(env, "BENCH_IDLE_FILL", false),
     serverJvmArgs: (env.BENCH_SERVER_JVM_ARGS ?? DEFAULT_SERVER_JVM_ARGS.join(" "))
       .split(/\s+/)
       .filter((s) => s !== ""),
