@@ -6,10 +6,9 @@
  * cores are around it. A core that goes idle between two requests wakes up slower and colder, and the
  * time is charged to whoever runs next. A client that spends little CPU leaves the cores idle more
  * often, so the server's CPU per operation under its load rises although the server does the same work.
- * Measured with `bench/server-cost/run.ts` (ZooKeeper 3.9.5, 12,000 getData/s from each client, 5 rounds,
- * 2026-12-02): the server made about the same system calls and wake-ups per operation under zkwire's load
- * as under node-zookeeper-client's (reads 0.99x, epoll_wait 1.00x, wake-ups 1.05x) yet spent 1.09x the
- * CPU, the difference in system time (1.15x); with the idle time filled it spent 0.92x.
+ * `bench/server-cost/run.ts` (clients at one request rate) shows the idle part: with the idle time filled
+ * the server's CPU per operation under zkwire's load, divided by that under node-zookeeper-client's, fell
+ * from 1.13x to 1.01x in one pair of runs (bench/README.md has the figures).
  * The fill takes idle time only: the scheduler runs a SCHED_IDLE task only when nothing else wants the core.
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
