@@ -16,7 +16,7 @@
  * BENCH_IDLE_FILL (0).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ZooKeeper } from "../../src/index.js";
@@ -24,6 +24,7 @@ import { startZooKeeper } from "../../src/testing/index.js";
 import { CLIENT_NAMES, isClientName } from "../clients/client.js";
 import { startIdleFill } from "../idle-fill.js";
 import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION } from "../knobs.js";
+import { serverCpuReader } from "../server-cpu.js";
 import { median, medianRatio } from "../stats.js";
 
 const env = process.env;
@@ -49,19 +50,11 @@ const SYSCALLS = ["read", "write", "epoll_wait", "epoll_ctl", "futex"];
 const EVENTS = [...SYSCALLS.map((s) => `syscalls:sys_enter_${s}`), "sched:sched_wakeup"];
 const perfWorks = spawnSync("perf", ["stat", "-x", ",", "-e", EVENTS.join(","), "true"]).status === 0;
 
-/** The server's CPU in µs: all threads, exact (schedstat), and user/system from /proc/<pid>/stat (ticks). */
-function serverCpu(pid: number): { total: number; user: number; system: number } {
-  let ns = 0;
-  for (const tid of readdirSync(`/proc/${pid}/task`)) {
-    try {
-      ns += Number(readFileSync(`/proc/${pid}/task/${tid}/schedstat`, "utf8").split(" ", 1)[0]);
-    } catch {
-      // the thread ended between the listing and the read
-    }
-  }
+/** The server's user and system CPU in µs, from /proc/<pid>/stat (10 ms ticks). */
+function serverUserSystem(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
   const tickUs = 1_000_000 / 100;
-  return { total: ns / 1000, user: Number(fields[11]) * tickUs, system: Number(fields[12]) * tickUs };
+  return { user: Number(fields[11]) * tickUs, system: Number(fields[12]) * tickUs };
 }
 
 interface Peer {
@@ -75,6 +68,9 @@ const cluster = await startZooKeeper({
 });
 const pid = cluster.servers[0]?.pid;
 if (pid === undefined) throw new Error("the server's process id is unknown (an external server?)");
+const serverTotal = serverCpuReader(pid); // every thread, exact (schedstat); the benchmark's own reader
+if (serverTotal === null) throw new Error("the server's CPU cannot be read here (Linux /proc only)");
+const serverCpu = (id: number) => ({ total: serverTotal(), ...serverUserSystem(id) });
 const setup = await ZooKeeper.connect(cluster.connectString);
 const path = `/zkwire-server-cost-${process.pid}`;
 await setup.create(path, Buffer.alloc(100, 0x61));
