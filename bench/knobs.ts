@@ -25,6 +25,8 @@ export interface Knobs {
   readonly memoryRequests: number;
   /** Pause between two runs, so the server's background work of one run does not land in the next. */
   readonly pauseMs: number;
+  /** ms of load before the first measured scenario, so that the server's JIT is warm (0: none). */
+  readonly serverWarmupMs: number;
   /** Length of one codec sample and the number of samples per round. */
   readonly codecSampleMs: number;
   readonly codecSamples: number;
@@ -100,6 +102,7 @@ export function readKnobs(env: Env = process.env): Knobs {
     dataBytes: int(env, "BENCH_DATA_BYTES", 100, 0),
     memoryRequests: int(env, "BENCH_MEMORY_REQUESTS", 10_000, 1),
     pauseMs: int(env, "BENCH_PAUSE_MS", 50, 0),
+    serverWarmupMs: int(env, "BENCH_SERVER_WARMUP_MS", 10_000, 0),
     codecSampleMs: int(env, "BENCH_CODEC_SAMPLE_MS", 10, 1),
     codecSamples: int(env, "BENCH_CODEC_SAMPLES", 7, 1),
     cpuProf: list(env, "BENCH_CPU_PROF"),
