@@ -29,7 +29,8 @@ const PLAIN_PATH = /^(?:\/[\x20-\x2d\x30-\x7e][\x20-\x2e\x30-\x7e]*)+$/;
 /** Why `path` is not a valid node path, or null when it is. */
 export function pathProblem(path: unknown, sequential = false): string | null {
   if (typeof path !== "string") return "path must be a string";
-  if (!sequential && PLAIN_PATH.test(path)) return null;
+  // A plain path is also a valid sequential prefix (one ending in "/" is not plain and goes the long way).
+  if (PLAIN_PATH.test(path)) return null;
   if (path.length === 0) return "path must not be empty";
   if (path.charCodeAt(0) !== 0x2f) return `path "${path}" must start with "/"`;
   // A sequential create's prefix may end in "/": the server appends the 10-digit counter to it.
