@@ -47,14 +47,17 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { LockLostError, SemaphoreTimeoutError, ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import { Lock } from "./lock.js";
 import { abortable, deadline, timeoutProblem } from "./toolkit/abort.js";
-import { Lease, LockLostError } from "./toolkit/lease.js";
+import { Lease } from "./toolkit/lease.js";
 import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
 import { curatorName } from "./toolkit/sequence.js";
 import { dataBytes, isCode } from "./toolkit/support.js";
+
+// The error lives with every other zkwire error (src/errors.ts); its name stays importable from here.
+export { SemaphoreTimeoutError };
 
 export type SemaphoreLayout = "curator" | "kazoo";
 
@@ -72,12 +75,6 @@ export interface SemaphoreAcquireOptions {
   /** ms to wait at most for all n leases; then every lease taken is returned and acquire rejects. */
   timeout?: number;
   signal?: AbortSignal;
-}
-
-/** Semaphore.acquire() gave up after its timeout. */
-export class SemaphoreTimeoutError extends Error {
-  override readonly name = "SemaphoreTimeoutError";
-  readonly code = "ZK_SEMAPHORE_TIMEOUT";
 }
 
 /** The leases one acquire() got. Release them (or let `await using` do it). */
