@@ -54,7 +54,7 @@ import { abortable, deadline, timeoutProblem } from "./toolkit/abort.js";
 import { Lease } from "./toolkit/lease.js";
 import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
 import { curatorName } from "./toolkit/sequence.js";
-import { dataBytes, isCode } from "./toolkit/support.js";
+import { dataBytes, isCode, isConnectionLoss } from "./toolkit/support.js";
 
 // The error lives with every other zkwire error (src/errors.ts); its name stays importable from here.
 export { SemaphoreTimeoutError };
@@ -236,7 +236,7 @@ export class Semaphore {
         });
         return path;
       } catch (err) {
-        if (!(err instanceof Error) || !isConnectionLossError(err) || signal?.aborted) throw err;
+        if (!isConnectionLoss(err) || signal?.aborted) throw err;
         const { children } = await retryOnConnectionLoss(() => this.zk.getChildren(this.leasesPath), signal);
         const own = children.find((c) => c.startsWith(prefix));
         if (own !== undefined) return joinPath(this.leasesPath, own);
@@ -296,17 +296,13 @@ export class Semaphore {
   }
 }
 
-function isConnectionLossError(err: Error): boolean {
-  return (err as { isConnectionLoss?: boolean }).isConnectionLoss === true;
-}
-
 async function deleteQuietly(zk: ZooKeeper, path: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       await zk.delete(path);
       return;
     } catch (err) {
-      if (!isConnectionLossError(err as Error)) return;
+      if (!isConnectionLoss(err)) return;
     }
   }
 }
