@@ -1,7 +1,9 @@
 /**
- * Every error zkwire throws, in one place (the harness's, zkwire/testing, keep their own module; the
- * lock recipe's two live beside it). Each class has a `name`, and a `code` that does not change between
- * releases, so callers can switch on it across copies of the package where `instanceof` fails:
+ * Every error zkwire throws, in one place: the client's, the session's, the protocol's and the recipes'.
+ * Two kinds keep their own module, each with its own entry point: the test harness's (zkwire/testing,
+ * src/testing/errors.ts) and the command line's UsageError (the `zkwire` bin, src/cli/args.ts; it has
+ * no code and means exit status 2). Each class here has a `name`, and a `code` that does not change
+ * between releases, so callers can switch on it across copies of the package where `instanceof` fails:
  *
  *   class              code                           when
  *   ZooKeeperError     ZooKeeper's number (-101...)   an operation failed; `codeName` is its stable
@@ -12,6 +14,28 @@
  *   ZkProtocolError    "ZK_PROTOCOL"                  the peer sent bytes that are not ZooKeeper
  *   SaslError          "ZK_SASL"                      the SASL exchange failed on the client's side
  *
+ * The recipes' (their modules re-export them, so every import path stays):
+ *
+ *   class                       code                          when
+ *   LockTimeoutError            "ZK_LOCK_TIMEOUT"             a lock's acquire() (Lock, ReadWriteLock)
+ *                                                             gave up after its timeout
+ *   LockLostError               "ZK_LOCK_LOST"                a held lease (lock, semaphore, leadership)
+ *                                                             was lost, or a write through it was refused
+ *   SemaphoreTimeoutError       "ZK_SEMAPHORE_TIMEOUT"        Semaphore.acquire() gave up after its timeout
+ *   LeadershipTimeoutError      "ZK_LEADERSHIP_TIMEOUT"       a wait for leadership ended at its timeout
+ *   ElectionClosedError         "ZK_ELECTION_CLOSED"          the latch or election was closed (or its
+ *                                                             client ended) while a caller waited
+ *   PersistentNodeTimeoutError  "ZK_PERSISTENT_NODE_TIMEOUT"  PersistentNode.ready() gave up (its timeout
+ *                                                             passed, or the node was closed)
+ *   CacheClosedError            "ZK_CACHE_CLOSED"             the cache was closed (or its client ended)
+ *                                                             before it was initialized
+ *   RecipeTimeoutError          "ZK_RECIPE_TIMEOUT"           a shared-state recipe's wait (barrier,
+ *                                                             queue take) ended at its timeout
+ *   RecipeClosedError           "ZK_RECIPE_CLOSED"            a shared-state recipe was closed while a
+ *                                                             call waited, or used after close
+ *   CorruptValueError           "ZK_CORRUPT_VALUE"            a node's data is not the recipe's type
+ *   ConflictError               "ZK_CONFLICT"                 other writers won every retry
+ *
  * ZooKeeperError's `code` stays the server's number, as it has always been (callers compare it with
  * `ErrorCode`); its string is `codeName`. `ZkErrorCode` lists the string codes.
  *
@@ -19,6 +43,9 @@
  * SessionExpired, RequestTimeout) and zkwire's own codes, all at -1000 or below, where it has none
  * (ClientClosed). A ZooKeeperError is created in the public method after its await, so its stack shows
  * the caller.
+ *
+ * This module imports nothing from the client, the session or the recipes (only the protocol's
+ * constants), so that any of them can import it without a cycle.
  */
 import { ErrorCode, errorCodeName } from "./protocol/constants.js";
 
@@ -28,6 +55,18 @@ export const ZkErrorCode = {
   Connect: "ZK_CONNECT",
   Protocol: "ZK_PROTOCOL",
   Sasl: "ZK_SASL",
+  // The recipes'.
+  LockTimeout: "ZK_LOCK_TIMEOUT",
+  LockLost: "ZK_LOCK_LOST",
+  SemaphoreTimeout: "ZK_SEMAPHORE_TIMEOUT",
+  LeadershipTimeout: "ZK_LEADERSHIP_TIMEOUT",
+  ElectionClosed: "ZK_ELECTION_CLOSED",
+  PersistentNodeTimeout: "ZK_PERSISTENT_NODE_TIMEOUT",
+  CacheClosed: "ZK_CACHE_CLOSED",
+  RecipeTimeout: "ZK_RECIPE_TIMEOUT",
+  RecipeClosed: "ZK_RECIPE_CLOSED",
+  CorruptValue: "ZK_CORRUPT_VALUE",
+  Conflict: "ZK_CONFLICT",
 } as const;
 export type ZkErrorCode = (typeof ZkErrorCode)[keyof typeof ZkErrorCode];
 
@@ -191,4 +230,73 @@ export class TransactionError extends ZooKeeperError {
     this.index = index;
     this.outcomes = outcomes;
   }
+}
+
+// The recipes' errors. Each recipe module re-exports its own, so importing them from there still works.
+// None takes more than a message (and the standard ErrorOptions): no recipe type is needed here.
+
+/** A lock's acquire() (Lock, ReadWriteLock) gave up after its timeout. */
+export class LockTimeoutError extends Error {
+  override readonly name = "LockTimeoutError";
+  readonly code = ZkErrorCode.LockTimeout;
+}
+
+/** The hold was lost (a lease's signal reason), or a write through a lost lease was refused. */
+export class LockLostError extends Error {
+  override readonly name = "LockLostError";
+  readonly code = ZkErrorCode.LockLost;
+}
+
+/** Semaphore.acquire() gave up after its timeout. */
+export class SemaphoreTimeoutError extends Error {
+  override readonly name = "SemaphoreTimeoutError";
+  readonly code = ZkErrorCode.SemaphoreTimeout;
+}
+
+/** awaitLeadership() (or an election's run()) gave up after its timeout. */
+export class LeadershipTimeoutError extends Error {
+  override readonly name = "LeadershipTimeoutError";
+  readonly code = ZkErrorCode.LeadershipTimeout;
+}
+
+/** The latch or election was closed (or its client ended) while a caller waited for leadership. */
+export class ElectionClosedError extends Error {
+  override readonly name = "ElectionClosedError";
+  readonly code = ZkErrorCode.ElectionClosed;
+}
+
+/** PersistentNode.ready() gave up after its timeout. */
+export class PersistentNodeTimeoutError extends Error {
+  override readonly name = "PersistentNodeTimeoutError";
+  readonly code = ZkErrorCode.PersistentNodeTimeout;
+}
+
+/** The cache was closed (or its client ended) before it was initialized. */
+export class CacheClosedError extends Error {
+  override readonly name = "CacheClosedError";
+  readonly code = ZkErrorCode.CacheClosed;
+}
+
+/** A wait (barrier, queue take) ended at its timeout. */
+export class RecipeTimeoutError extends Error {
+  override readonly name = "RecipeTimeoutError";
+  readonly code = ZkErrorCode.RecipeTimeout;
+}
+
+/** The recipe object was closed while a call was waiting, or used after close. */
+export class RecipeClosedError extends Error {
+  override readonly name = "RecipeClosedError";
+  readonly code = ZkErrorCode.RecipeClosed;
+}
+
+/** The node's data could not be decoded as the recipe's type. */
+export class CorruptValueError extends Error {
+  override readonly name = "CorruptValueError";
+  readonly code = ZkErrorCode.CorruptValue;
+}
+
+/** A change kept meeting other writers' changes for the whole retry budget. */
+export class ConflictError extends Error {
+  override readonly name = "ConflictError";
+  readonly code = ZkErrorCode.Conflict;
 }

@@ -42,7 +42,7 @@ import { randomUUID } from "node:crypto";
 import { hostname } from "node:os";
 import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { RecipeClosedError, ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
 import {
@@ -52,7 +52,6 @@ import {
   isNodeExists,
   isNoNode,
   Kick,
-  RecipeClosedError,
   whenConnected,
 } from "./toolkit/state-support.js";
 

@@ -38,7 +38,7 @@
 import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
 import type { Data } from "../client/requests.js";
-import { ZkArgumentError } from "../errors.js";
+import { ConflictError, CorruptValueError, RecipeClosedError, ZkArgumentError } from "../errors.js";
 import type { Stat } from "../protocol/records/stat.js";
 import { validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
@@ -52,21 +52,17 @@ import {
   isNodeExists,
   isNoNode,
   Kick,
-  RecipeClosedError,
   whenConnected,
 } from "./toolkit/state-support.js";
+
+// The errors live with every other zkwire error (src/errors.ts); their names stay importable from here.
+export { ConflictError, CorruptValueError };
 
 /** A value with the version and mzxid of the node it was read from (version -1: not read yet). */
 export interface VersionedValue<T> {
   readonly value: T;
   readonly version: number;
   readonly zxid: bigint;
-}
-
-/** The node's data could not be decoded as the recipe's type. */
-export class CorruptValueError extends Error {
-  override readonly name = "CorruptValueError";
-  readonly code = "ZK_CORRUPT_VALUE";
 }
 
 /** How a value is stored in the node's bytes. */
@@ -361,12 +357,6 @@ export class SharedCount extends SharedValue<number> {
       await sleep(backoff(attempt, 5, 500), options.signal);
     }
   }
-}
-
-/** A change kept meeting other writers' changes for the whole retry budget. */
-export class ConflictError extends Error {
-  override readonly name = "ConflictError";
-  readonly code = "ZK_CONFLICT";
 }
 
 function checkRetries(retries: unknown): number {

@@ -33,7 +33,7 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { RecipeClosedError, ZkArgumentError } from "../errors.js";
 import { joinPath, pathProblem, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
 import {
@@ -43,7 +43,6 @@ import {
   isNodeExists,
   isNoNode,
   Kick,
-  RecipeClosedError,
   whenConnected,
 } from "./toolkit/state-support.js";
 

@@ -31,19 +31,13 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { ElectionClosedError, LeadershipTimeoutError, LockLostError, ZkArgumentError } from "../errors.js";
 import type { Stat } from "../protocol/records/stat.js";
 import { validatePath } from "../session/paths.js";
 import { deadline, timeoutProblem } from "./toolkit/abort.js";
 import { Contender } from "./toolkit/contender.js";
-import {
-  checkParticipantId,
-  ElectionClosedError,
-  LeadershipTimeoutError,
-  type Participant,
-  readParticipants,
-} from "./toolkit/leadership.js";
-import { Lease, type LeaseOptions, LockLostError } from "./toolkit/lease.js";
+import { checkParticipantId, type Participant, readParticipants } from "./toolkit/leadership.js";
+import { Lease, type LeaseOptions } from "./toolkit/lease.js";
 import { curatorName, kazooName } from "./toolkit/sequence.js";
 import { eventsCarryZxid } from "./toolkit/server-features.js";
 

@@ -34,20 +34,13 @@ import { randomUUID } from "node:crypto";
 import { EventEmitter } from "node:events";
 import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { ElectionClosedError, LeadershipTimeoutError, LockLostError, ZkArgumentError } from "../errors.js";
 import { validatePath } from "../session/paths.js";
 import { ConnectionView } from "./connection.js";
 import { abortable, deadline } from "./toolkit/abort.js";
 import { Broadcast } from "./toolkit/broadcast.js";
 import { Contender } from "./toolkit/contender.js";
-import {
-  checkParticipantId,
-  ElectionClosedError,
-  LeadershipTimeoutError,
-  type Participant,
-  readParticipants,
-} from "./toolkit/leadership.js";
-import { LockLostError } from "./toolkit/lease.js";
+import { checkParticipantId, type Participant, readParticipants } from "./toolkit/leadership.js";
 import { retryOnConnectionLoss } from "./toolkit/retry.js";
 import { curatorName } from "./toolkit/sequence.js";
 

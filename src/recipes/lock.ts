@@ -44,7 +44,7 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { LockLostError, LockTimeoutError, ZkArgumentError } from "../errors.js";
 import { validatePath } from "../session/paths.js";
 import { deadline } from "./toolkit/abort.js";
 import { Contender } from "./toolkit/contender.js";
@@ -52,8 +52,10 @@ import { Lease } from "./toolkit/lease.js";
 import { curatorName, kazooName } from "./toolkit/sequence.js";
 import { eventsCarryZxid } from "./toolkit/server-features.js";
 
-export { Lease, LockLostError } from "./toolkit/lease.js";
+export { Lease } from "./toolkit/lease.js";
 export { contenders, sequenceOf } from "./toolkit/sequence.js";
+// The errors live with every other zkwire error (src/errors.ts); their names stay importable from here.
+export { LockLostError, LockTimeoutError };
 
 /** How contenders' children are named, so that other clients' contenders can share the path. */
 export type LockNaming =
@@ -76,12 +78,6 @@ export interface AcquireOptions {
   /** ms to wait at most; the contender's child is removed and acquire rejects with LockTimeoutError. */
   timeout?: number;
   signal?: AbortSignal;
-}
-
-/** acquire() gave up after its timeout. */
-export class LockTimeoutError extends Error {
-  override readonly name = "LockTimeoutError";
-  readonly code = "ZK_LOCK_TIMEOUT";
 }
 
 /** The child name before the sequence number, for a naming scheme and a fresh id. */

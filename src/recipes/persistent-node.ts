@@ -29,7 +29,7 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError, ZooKeeperError } from "../errors.js";
+import { PersistentNodeTimeoutError, ZkArgumentError, ZooKeeperError } from "../errors.js";
 import type { CreateModeName } from "../protocol/constants.js";
 import type { Stat } from "../protocol/records/stat.js";
 import { joinPath, parentOf, validatePath } from "../session/paths.js";
@@ -38,6 +38,9 @@ import type { WatchedEvent } from "../session/watches.js";
 import { abortable } from "./toolkit/abort.js";
 import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
 import { dataBytes, isCode, isConnectionLoss, untilConnected } from "./toolkit/support.js";
+
+// The error lives with every other zkwire error (src/errors.ts); its name stays importable from here.
+export { PersistentNodeTimeoutError };
 
 export type PersistentNodeMode = Extract<
   CreateModeName,
@@ -59,12 +62,6 @@ export interface PersistentNodeOptions {
   acl?: readonly AclEntry[];
   /** Aborting it closes the node (as close() does). */
   signal?: AbortSignal;
-}
-
-/** PersistentNode.ready() gave up after its timeout. */
-export class PersistentNodeTimeoutError extends Error {
-  override readonly name = "PersistentNodeTimeoutError";
-  readonly code = "ZK_PERSISTENT_NODE_TIMEOUT";
 }
 
 export class PersistentNode implements AsyncDisposable {

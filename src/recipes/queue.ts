@@ -47,7 +47,7 @@ import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
 import type { Data } from "../client/requests.js";
-import { ZkArgumentError } from "../errors.js";
+import { RecipeClosedError, RecipeTimeoutError, ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
 import {
@@ -56,8 +56,6 @@ import {
   isConnectionLoss,
   isNodeExists,
   isNoNode,
-  RecipeClosedError,
-  RecipeTimeoutError,
   whenConnected,
 } from "./toolkit/state-support.js";
 

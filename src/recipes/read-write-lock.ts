@@ -35,10 +35,9 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { LockTimeoutError, ZkArgumentError } from "../errors.js";
 import { validatePath } from "../session/paths.js";
 import type { AcquireOptions } from "./lock.js";
-import { LockTimeoutError } from "./lock.js";
 import { deadline, timeoutProblem } from "./toolkit/abort.js";
 import { type BlockedBy, Contender, nearestAhead } from "./toolkit/contender.js";
 import { Lease } from "./toolkit/lease.js";

@@ -47,14 +47,17 @@
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
 import type { ZooKeeper } from "../client/client.js";
-import { ZkArgumentError } from "../errors.js";
+import { LockLostError, SemaphoreTimeoutError, ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import { Lock } from "./lock.js";
 import { abortable, deadline, timeoutProblem } from "./toolkit/abort.js";
-import { Lease, LockLostError } from "./toolkit/lease.js";
+import { Lease } from "./toolkit/lease.js";
 import { ignore, retryOnConnectionLoss } from "./toolkit/retry.js";
 import { curatorName } from "./toolkit/sequence.js";
-import { dataBytes, isCode } from "./toolkit/support.js";
+import { dataBytes, isCode, isConnectionLoss } from "./toolkit/support.js";
+
+// The error lives with every other zkwire error (src/errors.ts); its name stays importable from here.
+export { SemaphoreTimeoutError };
 
 export type SemaphoreLayout = "curator" | "kazoo";
 
@@ -72,12 +75,6 @@ export interface SemaphoreAcquireOptions {
   /** ms to wait at most for all n leases; then every lease taken is returned and acquire rejects. */
   timeout?: number;
   signal?: AbortSignal;
-}
-
-/** Semaphore.acquire() gave up after its timeout. */
-export class SemaphoreTimeoutError extends Error {
-  override readonly name = "SemaphoreTimeoutError";
-  readonly code = "ZK_SEMAPHORE_TIMEOUT";
 }
 
 /** The leases one acquire() got. Release them (or let `await using` do it). */
@@ -239,7 +236,7 @@ export class Semaphore {
         });
         return path;
       } catch (err) {
-        if (!(err instanceof Error) || !isConnectionLossError(err) || signal?.aborted) throw err;
+        if (!isConnectionLoss(err) || signal?.aborted) throw err;
         const { children } = await retryOnConnectionLoss(() => this.zk.getChildren(this.leasesPath), signal);
         const own = children.find((c) => c.startsWith(prefix));
         if (own !== undefined) return joinPath(this.leasesPath, own);
@@ -299,17 +296,13 @@ export class Semaphore {
   }
 }
 
-function isConnectionLossError(err: Error): boolean {
-  return (err as { isConnectionLoss?: boolean }).isConnectionLoss === true;
-}
-
 async function deleteQuietly(zk: ZooKeeper, path: string): Promise<void> {
   for (let attempt = 0; attempt < 5; attempt++) {
     try {
       await zk.delete(path);
       return;
     } catch (err) {
-      if (!isConnectionLossError(err as Error)) return;
+      if (!isConnectionLoss(err)) return;
     }
   }
 }

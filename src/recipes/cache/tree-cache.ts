@@ -57,7 +57,7 @@ import { EventEmitter } from "node:events";
 import type { ZooKeeper } from "../../client/client.js";
 import type { PersistentWatch } from "../../client/persistent-watch.js";
 import type { GetDataOpResult, ReadBatch, ReadResult } from "../../client/transaction.js";
-import { ClientErrorCode, ZkArgumentError, ZooKeeperError } from "../../errors.js";
+import { CacheClosedError, ClientErrorCode, ZkArgumentError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 import type { Stat } from "../../protocol/records/stat.js";
 import { joinPath, parentOf, validatePath } from "../../session/paths.js";
@@ -65,6 +65,9 @@ import type { SessionState } from "../../session/state.js";
 import type { WatchedEvent } from "../../session/watches.js";
 import { NodeStore } from "./store.js";
 import { breadthFirst, concurrencyOf, maxDepthOf } from "./subtree.js";
+
+// The error lives with every other zkwire error (src/errors.ts); its name stays importable from here.
+export { CacheClosedError };
 
 /** How the cache watches: one persistent watch (3.6+), one-shot watches per node, or the first that works. */
 export type CacheWatchMode = "auto" | "persistent" | "oneShot";
@@ -112,12 +115,6 @@ type EventMap = {
       : Extract<TreeCacheEvent, { type: K }>,
   ];
 };
-
-/** The cache was closed (or its client ended) before it was initialized. */
-export class CacheClosedError extends Error {
-  override readonly name = "CacheClosedError";
-  readonly code = "ZK_CACHE_CLOSED";
-}
 
 /** #refresh's batches: at most this many reads, of nodes whose data was at most BATCH_NODE_BYTES when last read. */
 const BATCH_READS = 256;

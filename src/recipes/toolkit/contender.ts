@@ -29,13 +29,12 @@
 import type { AclEntry } from "../../client/acl.js";
 import type { CallOptions, ZooKeeper } from "../../client/client.js";
 import type { Data } from "../../client/requests.js";
-import { ZooKeeperError } from "../../errors.js";
+import { LockLostError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 import type { Stat } from "../../protocol/records/stat.js";
 import { joinPath } from "../../session/paths.js";
 import type { WatchedEvent } from "../../session/watches.js";
 import { abortable } from "./abort.js";
-import { LockLostError } from "./lease.js";
 import { ignore, isRetryable, retryOnConnectionLoss } from "./retry.js";
 import { sequenceOf } from "./sequence.js";
 import { eventsCarryZxid, noteEvent } from "./server-features.js";

@@ -1,7 +1,8 @@
 /**
  * What LeaderLatch and Election share: the participants as read from the children (id = the child's
- * data, as Curator's LeaderSelector.getIdBytes and kazoo's Lock identifier store it), the errors, and
- * the checks of a participant id.
+ * data, as Curator's LeaderSelector.getIdBytes and kazoo's Lock identifier store it) and the checks of a
+ * participant id. Their errors (LeadershipTimeoutError, ElectionClosedError) live in src/errors.ts and are
+ * re-exported here.
  */
 import type { ZooKeeper } from "../../client/client.js";
 import { ZkArgumentError, ZooKeeperError } from "../../errors.js";
@@ -10,23 +11,14 @@ import { joinPath } from "../../session/paths.js";
 import { retryOnConnectionLoss } from "./retry.js";
 import { contenders } from "./sequence.js";
 
+// The errors live with every other zkwire error (src/errors.ts); their names stay importable from here.
+export { ElectionClosedError, LeadershipTimeoutError } from "../../errors.js";
+
 /** One participant of an election: its id (its child's data), its child, and whether it leads. */
 export interface Participant {
   readonly id: string;
   readonly path: string;
   readonly isLeader: boolean;
-}
-
-/** awaitLeadership() (or an election's run()) gave up after its timeout. */
-export class LeadershipTimeoutError extends Error {
-  override readonly name = "LeadershipTimeoutError";
-  readonly code = "ZK_LEADERSHIP_TIMEOUT";
-}
-
-/** The latch or election was closed (or its client ended) while a caller waited for leadership. */
-export class ElectionClosedError extends Error {
-  override readonly name = "ElectionClosedError";
-  readonly code = "ZK_ELECTION_CLOSED";
 }
 
 /**

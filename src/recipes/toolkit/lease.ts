@@ -21,7 +21,7 @@
  */
 import type { ZooKeeper } from "../../client/client.js";
 import type { Transaction } from "../../client/transaction.js";
-import { ZooKeeperError } from "../../errors.js";
+import { LockLostError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 import type { Stat } from "../../protocol/records/stat.js";
 import type { SessionState } from "../../session/state.js";
@@ -29,11 +29,8 @@ import type { WatchedEvent } from "../../session/watches.js";
 import { sequenceOf } from "./sequence.js";
 import { onSessionState } from "./session-state.js";
 
-/** The hold was lost (a lease's signal reason), or a write through a lost lease was refused. */
-export class LockLostError extends Error {
-  override readonly name = "LockLostError";
-  readonly code = "ZK_LOCK_LOST";
-}
+// The error lives with every other zkwire error (src/errors.ts); its name stays importable from here.
+export { LockLostError };
 
 export interface LeaseOptions {
   /** ms the connection may stay down before the hold counts as lost. Default 0 (see the header). */

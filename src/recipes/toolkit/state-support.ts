@@ -4,20 +4,11 @@
  * carries watched values to consumers. Only the public client API is used.
  */
 import type { ZooKeeper } from "../../client/client.js";
-import { ZkArgumentError, ZooKeeperError } from "../../errors.js";
+import { RecipeClosedError, RecipeTimeoutError, ZkArgumentError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 
-/** A wait (barrier, queue take) ended at its timeout. */
-export class RecipeTimeoutError extends Error {
-  override readonly name = "RecipeTimeoutError";
-  readonly code = "ZK_RECIPE_TIMEOUT";
-}
-
-/** The recipe object was closed while a call was waiting, or used after close. */
-export class RecipeClosedError extends Error {
-  override readonly name = "RecipeClosedError";
-  readonly code = "ZK_RECIPE_CLOSED";
-}
+// The errors live with every other zkwire error (src/errors.ts); their names stay importable from here.
+export { RecipeClosedError, RecipeTimeoutError };
 
 export function isCode(err: unknown, code: number): boolean {
   return err instanceof ZooKeeperError && err.code === code;
