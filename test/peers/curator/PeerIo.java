@@ -1,13 +1,17 @@
 /*
  * Shared plumbing of the Curator peer programs in this folder: logs, the client, stdin and stdout.
- * Used by GroupMemberPeer, HolderPeer and SelectorPeer. LockContender has its own copy of what it
- * needs: it must also run alone under the single-file source launcher (see test/peers/peers.ts).
+ * Used by CounterPeer, DiscoveryPeer, DoubleBarrierPeer, GroupMemberPeer, HolderPeer, LatchPeer,
+ * QueuePeer and SelectorPeer, and by CacheBench for its logs, client and stdin (the benchmark's lines
+ * carry no id; it writes them itself). LockContender has its own copy of what it needs: it must also run
+ * alone under the single-file source launcher (see test/peers/peers.ts).
  *
  *   main(args, program)   warnings-only logs on stderr, run the program, exit 0; anything it throws is
  *                         printed as {"event":"error","id":ID,"message":..} (stack trace on stderr), exit 1
  *   client(...)           a started Curator client, connected; each program passes its own settings
+ *                         (builder and connect: for one that sets more before start, as LatchPeer does)
  *   stdin(), waitFor(..)  the commands, one per line, UTF-8
  *   event(name), emit(..) JSON lines on stdout, {"event":NAME,"id":ID,...}, one writer at a time, flushed
+ *   println(line)         a line written some other way, under the same rule
  *   micros()              wall-clock microseconds since the Unix epoch, comparable across processes
  *
  * Every program's own header comment is its protocol.
