@@ -13,25 +13,23 @@
  *                  -> {"event":"armed"}, then after the N-th -> {"event":"applied","ms":..} (ms since armed)
  *   unwatch        closes the watched cache -> {"event":"closed"}
  *   quit           exits 0
- * First line: {"event":"ready","peer":"curator","pid":..}. Errors: {"event":"error","message":..}, exit 1.
+ * First line: {"event":"ready","peer":"curator","pid":..}. Errors: {"event":"error","message":..}, exit 1
+ * (exit 2: no CONNECT). The logs, the client and stdin are PeerIo's; the lines, with no "id", are its own.
  */
 
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.cache.CuratorCache;
 import org.apache.curator.framework.recipes.cache.CuratorCacheListener;
 import org.apache.curator.retry.RetryNTimes;
 
 public class CacheBench {
-    static synchronized void say(String json) {
-        System.out.println(json);
-        System.out.flush();
+    /** Its lines are the benchmark's protocol, spoken by program.ts too: no "id", so not PeerIo.emit. */
+    static void say(String json) {
+        PeerIo.println(json);
     }
 
     static CuratorCache watched;
@@ -40,18 +38,15 @@ public class CacheBench {
     static volatile long armedAt;
 
     public static void main(String[] args) throws Exception {
-        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
+        PeerIo.quietLogs();
         if (args.length < 1) {
             say("{\"event\":\"error\",\"message\":\"usage: CacheBench CONNECT\"}");
             System.exit(2);
         }
-        CuratorFramework client = CuratorFrameworkFactory.newClient(args[0], 30_000, 15_000, new RetryNTimes(3, 100));
         try {
-            client.start();
-            if (!client.blockUntilConnected(30, TimeUnit.SECONDS)) throw new IllegalStateException("not connected");
+            CuratorFramework client = PeerIo.client(args[0], 30_000, 15_000, new RetryNTimes(3, 100));
             say("{\"event\":\"ready\",\"peer\":\"curator\",\"pid\":" + ProcessHandle.current().pid() + "}");
-            BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+            BufferedReader in = PeerIo.stdin();
             for (String line; (line = in.readLine()) != null; ) {
                 String[] w = line.trim().split(" ");
                 switch (w[0]) {

@@ -22,16 +22,7 @@ import org.apache.curator.framework.recipes.nodes.GroupMember;
 
 public class GroupMemberPeer {
     public static void main(String[] args) {
-        PeerIo.quietLogs();
-        int status = 0;
-        try {
-            run(args);
-        } catch (Throwable e) {
-            PeerIo.emit(PeerIo.event("error").put("message", e.toString()));
-            e.printStackTrace();
-            status = 1;
-        }
-        System.exit(status);
+        PeerIo.main(args, GroupMemberPeer::run);
     }
 
     private static void run(String[] args) throws Exception {

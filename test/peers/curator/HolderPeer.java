@@ -36,16 +36,7 @@ public class HolderPeer {
     }
 
     public static void main(String[] args) {
-        PeerIo.quietLogs();
-        int status = 0;
-        try {
-            run(args);
-        } catch (Throwable e) {
-            PeerIo.emit(PeerIo.event("error").put("message", e.toString()));
-            e.printStackTrace();
-            status = 1;
-        }
-        System.exit(status);
+        PeerIo.main(args, HolderPeer::run);
     }
 
     static Holder holder(CuratorFramework client, String recipe, String path) {

@@ -14,42 +14,24 @@
  * "t" is wall-clock microseconds since the Unix epoch (comparable across processes on one host).
  * stdin commands: "leader" (report what Curator sees: the leader's id and every participant's, in
  * order), "close", "closeSession" (close the Curator client, not the latch: {"event":"closing","t":..}
- * first, {"event":"sessionClosed"} after, then exit 0), "quit".
+ * first, {"event":"sessionClosed"} after, then exit 0), "quit". The plumbing is PeerIo's.
  */
 
 import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.apache.curator.framework.CuratorFramework;
-import org.apache.curator.framework.CuratorFrameworkFactory;
 import org.apache.curator.framework.recipes.leader.LeaderLatch;
 import org.apache.curator.framework.recipes.leader.LeaderLatchListener;
 import org.apache.curator.framework.recipes.leader.Participant;
 import org.apache.curator.retry.RetryNTimes;
 
 public class LatchPeer {
-    private static String id = "";
-    private static final Object OUT = new Object();
-
     public static void main(String[] args) {
-        System.setProperty("org.slf4j.simpleLogger.defaultLogLevel", "warn");
-        System.setProperty("org.slf4j.simpleLogger.logFile", "System.err");
-        int status;
-        try {
-            status = run(args);
-        } catch (Throwable e) {
-            emit("error", "\"message\":" + quote(e.toString()));
-            e.printStackTrace();
-            status = 1;
-        }
-        System.exit(status);
+        PeerIo.main(args, LatchPeer::run);
     }
 
-    private static int run(String[] args) throws Exception {
+    private static void run(String[] args) throws Exception {
         List<String> positional = new ArrayList<>();
         int sessionTimeoutMs = 10_000;
         for (String arg : args) {
@@ -57,90 +39,61 @@ public class LatchPeer {
             else positional.add(arg);
         }
         if (positional.size() != 3) throw new IllegalArgumentException("usage: LatchPeer CONNECT LATCH_PATH ID");
-        id = positional.get(2);
-        CuratorFramework client = CuratorFrameworkFactory.builder()
-                .connectString(positional.get(0))
-                .sessionTimeoutMs(sessionTimeoutMs)
-                .connectionTimeoutMs(10_000)
-                // Keep retrying through cuts and expiry: the test wants the participant back afterwards.
-                .retryPolicy(new RetryNTimes(1_000, 200))
+        PeerIo.id = positional.get(2);
+        // Keep retrying through cuts and expiry: the test wants the participant back afterwards.
+        RetryNTimes retry = new RetryNTimes(1_000, 200);
+        CuratorFramework client = PeerIo.builder(positional.get(0), sessionTimeoutMs, 10_000, retry)
                 .ensembleTracker(false)
                 .build();
         client.getConnectionStateListenable().addListener((c, state) ->
-                emit("state", "\"state\":" + quote(state.name()) + ",\"t\":" + nowMicros()));
-        client.start();
-        if (!client.blockUntilConnected(15, TimeUnit.SECONDS)) {
-            throw new IllegalStateException("could not connect within 15 s");
-        }
-        LeaderLatch latch = new LeaderLatch(client, positional.get(1), id, LeaderLatch.CloseMode.NOTIFY_LEADER);
+                PeerIo.emit(PeerIo.event("state").put("state", state.name()).put("t", PeerIo.micros())));
+        PeerIo.connect(client, 15);
+        LeaderLatch latch = new LeaderLatch(client, positional.get(1), PeerIo.id, LeaderLatch.CloseMode.NOTIFY_LEADER);
         latch.addListener(new LeaderLatchListener() {
             @Override
             public void isLeader() {
-                emit("isLeader", "\"t\":" + nowMicros());
+                PeerIo.emit(PeerIo.event("isLeader").put("t", PeerIo.micros()));
             }
 
             @Override
             public void notLeader() {
-                emit("notLeader", "\"t\":" + nowMicros());
+                PeerIo.emit(PeerIo.event("notLeader").put("t", PeerIo.micros()));
             }
         });
         latch.start();
         long sessionId = client.getZookeeperClient().getZooKeeper().getSessionId();
-        emit("ready", "\"pid\":" + ProcessHandle.current().pid() + ",\"sessionId\":\"0x" + Long.toHexString(sessionId) + "\"");
-        BufferedReader stdin = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        PeerIo.emit(PeerIo.event("ready")
+                .put("pid", ProcessHandle.current().pid())
+                .put("sessionId", "0x" + Long.toHexString(sessionId)));
+        BufferedReader stdin = PeerIo.stdin();
         int n = 0;
         for (String line; (line = stdin.readLine()) != null; ) {
             String command = line.trim();
             if (command.equals("leader")) {
                 n++;
-                StringBuilder ids = new StringBuilder("[");
-                for (Participant p : latch.getParticipants()) {
-                    if (ids.length() > 1) ids.append(',');
-                    ids.append(quote(p.getId()));
-                }
-                ids.append(']');
+                List<String> ids = new ArrayList<>();
+                for (Participant p : latch.getParticipants()) ids.add(p.getId());
                 Participant leader = latch.getLeader();
-                emit("leader", "\"n\":" + n + ",\"leader\":" + quote(leader.isLeader() ? leader.getId() : null)
-                        + ",\"participants\":" + ids + ",\"has\":" + latch.hasLeadership());
+                PeerIo.emit(PeerIo.event("leader")
+                        .put("n", n)
+                        .put("leader", leader.isLeader() ? leader.getId() : null)
+                        .put("participants", ids)
+                        .put("has", latch.hasLeadership()));
             } else if (command.equals("close")) {
                 latch.close();
-                emit("closed", "\"t\":" + nowMicros());
+                PeerIo.emit(PeerIo.event("closed").put("t", PeerIo.micros()));
                 client.close();
-                return 0;
+                return;
             } else if (command.equals("closeSession")) {
                 // The session ends without the latch's own delete: its child goes with the session.
-                emit("closing", "\"t\":" + nowMicros());
+                PeerIo.emit(PeerIo.event("closing").put("t", PeerIo.micros()));
                 client.close();
-                emit("sessionClosed", "\"t\":" + nowMicros());
-                return 0;
+                PeerIo.emit(PeerIo.event("sessionClosed").put("t", PeerIo.micros()));
+                return;
             } else if (command.equals("quit")) {
                 break;
             }
         }
         client.close();
-        return 0;
-    }
-
-    private static long nowMicros() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
-    }
-
-    private static String quote(String s) {
-        if (s == null) return "null";
-        StringBuilder out = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
-            if (c == '"' || c == '\\') out.append('\\').append(c);
-            else if (c < 0x20) out.append(String.format("\\u%04x", (int) c));
-            else out.append(c);
-        }
-        return out.append('"').toString();
-    }
-
-    private static void emit(String event, String fields) {
-        synchronized (OUT) {
-            System.out.println("{\"event\":" + quote(event) + ",\"id\":" + quote(id) + (fields.isEmpty() ? "" : "," + fields) + "}");
-            System.out.flush();
-        }
     }
 }

@@ -41,16 +41,7 @@ import org.apache.zookeeper.data.Stat;
 
 public class SelectorPeer {
     public static void main(String[] args) {
-        PeerIo.quietLogs();
-        int status = 0;
-        try {
-            run(args);
-        } catch (Throwable e) {
-            PeerIo.emit(PeerIo.event("error").put("message", e.toString()));
-            e.printStackTrace();
-            status = 1;
-        }
-        System.exit(status);
+        PeerIo.main(args, SelectorPeer::run);
     }
 
     private static void run(String[] args) throws Exception {
