@@ -7,6 +7,8 @@ import type { ZooKeeper } from "../../client/client.js";
 import { RecipeClosedError, RecipeTimeoutError, ZkArgumentError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 
+// One test for a connection loss across the recipes (support.ts), offered here beside the code checks.
+export { isConnectionLoss } from "./support.js";
 // The errors live with every other zkwire error (src/errors.ts); their names stay importable from here.
 export { RecipeClosedError, RecipeTimeoutError };
 
@@ -18,7 +20,6 @@ export const isNoNode = (err: unknown) => isCode(err, ErrorCode.NoNode);
 export const isNodeExists = (err: unknown) => isCode(err, ErrorCode.NodeExists);
 export const isBadVersion = (err: unknown) => isCode(err, ErrorCode.BadVersion);
 export const isNotEmpty = (err: unknown) => isCode(err, ErrorCode.NotEmpty);
-export const isConnectionLoss = (err: unknown) => err instanceof ZooKeeperError && err.isConnectionLoss;
 
 export function checkTimeout(timeout: unknown, what = "timeout"): void {
   if (timeout !== undefined && (typeof timeout !== "number" || !Number.isFinite(timeout) || timeout < 0))
