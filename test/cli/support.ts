@@ -159,8 +159,8 @@ export async function zkCliClasspath(
 }
 
 /**
- * zkCli's output of one command, without its connection chatter ("Connecting to", the first
- * WATCHER:: block) and the log lines on stderr.
+ * zkCli's output of one command, without its connection chatter ("Connecting to" and the WATCHER::
+ * blocks, wherever they fall) and the log lines on stderr.
  */
 export async function zkCli(classpath: string, server: string, args: readonly string[]): Promise<Run> {
   const r = await run(
@@ -170,8 +170,9 @@ export async function zkCli(classpath: string, server: string, args: readonly st
       timeoutMs: 60_000,
     },
   );
-  const lines = r.stdout.split("\n");
-  const start = lines.findIndex((l) => l.startsWith("WatchedEvent state:SyncConnected type:None"));
-  const rest = start >= 0 ? lines.slice(start + 1) : lines.filter((l) => !l.startsWith("Connecting to"));
+  // zkCli's own chatter comes from its event thread, so it can land before, between or after the
+  // command's lines: drop those lines wherever they are, keep the rest in order.
+  const chatter = ["Connecting to ", "WATCHER::", "WatchedEvent state:"];
+  const rest = r.stdout.split("\n").filter((l) => !chatter.some((c) => l.startsWith(c)));
   return { ...r, stdout: rest.join("\n") };
 }
