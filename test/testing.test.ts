@@ -292,6 +292,7 @@ describe.skipIf(external)("a local installation (ZOOKEEPER_HOME)", () => {
       for (const jar of resolved.classpath.filter((jar) => !basename(jar).startsWith("netty-")))
         await symlink(jar, join(home, basename(jar)));
       vi.stubEnv("ZOOKEEPER_HOME", home);
+      vi.stubEnv("ZK_VERSION", "");
       const error = await startZooKeeper({ sources: "local", needs: ["tls"] }).catch((e: unknown) => e);
       expect((error as ZooKeeperNotFoundError).attempts[0]?.reason).toMatch(/no Netty codec/);
     } finally {
@@ -332,7 +333,11 @@ describe.skipIf(external)("an existing server (ZK_CONNECT)", () => {
   it("is used as is: nothing is started and it cannot be stopped, killed or restarted", async () => {
     await using real = await startZooKeeper({ sources: SOURCES });
     for (const viaEnv of [false, true]) {
-      if (viaEnv) vi.stubEnv("ZK_CONNECT", real.connectString);
+      // ZK_CONNECT alone, whatever sources this run was given.
+      if (viaEnv) {
+        vi.stubEnv("ZK_CONNECT", real.connectString);
+        vi.stubEnv("ZK_SOURCES", "");
+      }
       try {
         const zk = await startZooKeeper(viaEnv ? {} : { connect: real.connectString });
         expect(zk.source).toBe("external");

@@ -6,15 +6,10 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  jvmSources,
-  type MemberLayout,
-  startZooKeeper,
-  type ZooKeeperCluster,
-} from "../../src/testing/index.js";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { jvmSources, type MemberLayout, type ZooKeeperCluster } from "../../src/testing/index.js";
 import { makeCertificates, type TestCertificates } from "../resilience/support/certs.js";
-import { requires } from "../support/features.js";
+import { NeededServers, requires } from "../support/features.js";
 import { assertBuilt, BIN, run } from "./support.js";
 
 const JAAS = `Server {
@@ -27,6 +22,8 @@ let dir: string;
 let certs: TestCertificates;
 let server: ZooKeeperCluster;
 let secure: string;
+/** A server with a TLS port needs Netty on its classpath: without one, every test here is skipped. */
+const needed = new NeededServers();
 let files: { ca: string; cert: string; key: string };
 
 beforeAll(async () => {
@@ -40,7 +37,7 @@ beforeAll(async () => {
     writeFile(files.key, certs.clientKey),
     writeFile(join(dir, "jaas.conf"), JAAS),
   ]);
-  server = await startZooKeeper({
+  const started = await needed.start({
     // The JVM reads files this process wrote: a server started here, not a container or ZK_CONNECT.
     sources: jvmSources(),
     needs: ["tls"],
@@ -60,9 +57,13 @@ beforeAll(async () => {
       "ssl.clientAuth": "need",
     }),
   });
+  if (started === undefined) return;
+  server = started;
   const s = server.servers[0]!;
   secure = `${s.host}:${s.ports.secureClient}`;
 }, 180_000);
+
+beforeEach((ctx) => needed.skipIfMissing(ctx));
 
 afterAll(async () => {
   await server?.close();

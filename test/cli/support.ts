@@ -170,9 +170,13 @@ export async function zkCli(classpath: string, server: string, args: readonly st
       timeoutMs: 60_000,
     },
   );
-  // zkCli's own chatter comes from its event thread, so it can land before, between or after the
-  // command's lines: drop those lines wherever they are, keep the rest in order.
-  const chatter = ["Connecting to ", "WATCHER::", "WatchedEvent state:"];
-  const rest = r.stdout.split("\n").filter((l) => !chatter.some((c) => l.startsWith(c)));
-  return { ...r, stdout: rest.join("\n") };
+  // zkCli's connection chatter comes from its event thread while the main thread prints the command's
+  // output, so it can land anywhere, even inside a line the main thread writes in pieces ("[" of a
+  // listing, the chatter, then the rest). Each piece of chatter is one atomic println: cut those out
+  // wherever they fall, and what is left is the command's output in order.
+  const stdout = r.stdout
+    .replace(/^Connecting to \S+\n/m, "")
+    .replaceAll(/\nWATCHER::\n/g, "")
+    .replaceAll(/WatchedEvent state:\w+ type:None path:null( zxid: -?\d+)?\n/g, "");
+  return { ...r, stdout };
 }

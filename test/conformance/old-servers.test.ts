@@ -10,19 +10,24 @@
  *   - 3.6-3.8 refuse checkWatches and removeWatches for the persistent watch types (4, 5) with
  *     MarshallingError (they came with ZOOKEEPER-4472 in 3.9); the connection stays up.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { SessionState, ZooKeeper } from "../../src/index.js";
-import { startZooKeeper, type ZooKeeperCluster } from "../../src/testing/zookeeper.js";
+import type { ZooKeeperCluster } from "../../src/testing/zookeeper.js";
+import { NeededServers } from "../support/features.js";
 import { connect, nextEvent, serverWatches, within, zkError } from "./helpers.js";
 
 let v35: ZooKeeperCluster;
 let v36: ZooKeeperCluster;
+const needed = new NeededServers();
 beforeAll(async () => {
-  [v35, v36] = await Promise.all([
-    startZooKeeper({ version: "3.5.10" }),
-    startZooKeeper({ version: "3.6.4" }),
-  ]);
+  const [a, b] = await Promise.all([needed.start({ version: "3.5.10" }), needed.start({ version: "3.6.4" })]);
+  if (a === undefined || b === undefined) {
+    await Promise.all([a?.close(), b?.close()]);
+    return;
+  }
+  [v35, v36] = [a, b];
 });
+beforeEach((ctx) => needed.skipIfMissing(ctx));
 afterAll(async () => {
   await Promise.all([v35?.close(), v36?.close()]);
 });

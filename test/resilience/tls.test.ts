@@ -15,15 +15,15 @@
  * zoo.cfg keys QuorumPeerConfig does not know become system properties with a "zookeeper." prefix, so
  * these can equally be -Dzookeeper.ssl.keyStore.location=... and so on.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ConnectError, Perms, ZooKeeper, ZooKeeperError, type ZooKeeperOptions } from "../../src/index.js";
 import {
   compareVersions,
   jvmSources,
   type MemberLayout,
-  startZooKeeper,
   type ZooKeeperCluster,
 } from "../../src/testing/index.js";
+import { NeededServers } from "../support/features.js";
 import { makeCertificates, type TestCertificates } from "./support/certs.js";
 
 let certs: TestCertificates;
@@ -100,17 +100,25 @@ function reasons(error: ConnectError): string[] {
   return all;
 }
 
+/** A server with a TLS port needs Netty on its classpath: without one, every test here is skipped. */
+const needed = new NeededServers();
+
 beforeAll(async () => {
   certs = await makeCertificates();
   const start = (clientAuth: "none" | "need") =>
-    startZooKeeper({
+    needed.start({
       // The servers read files this process wrote: a JVM started here, not a container or ZK_CONNECT.
       sources: jvmSources(),
       needs: ["tls"],
       extraPorts: ["secureClient"],
       config: tlsConfig(clientAuth),
     });
-  [serverAuth, mutual] = await Promise.all([start("none"), start("need")]);
+  const [a, m] = await Promise.all([start("none"), start("need")]);
+  if (a === undefined || m === undefined) {
+    await Promise.all([a?.close(), m?.close()]);
+    return;
+  }
+  [serverAuth, mutual] = [a, m];
   hasWhoAmI = compareVersions(mutual.version, "3.7.0") >= 0;
   // One handshake each before any test: a cold JVM's first TLS handshake can outlast the 1 s deadline
   // of the refusal tests on a loaded machine, which would leave them no attempt that reached a verdict.
@@ -123,6 +131,8 @@ beforeAll(async () => {
   ];
   for (const zk of await Promise.all(warm)) await zk.close();
 });
+
+beforeEach((ctx) => needed.skipIfMissing(ctx));
 
 afterAll(async () => {
   await Promise.all([serverAuth?.close(), mutual?.close()]);

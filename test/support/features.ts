@@ -13,6 +13,12 @@
  * started itself.
  */
 import { inject } from "vitest";
+import {
+  startZooKeeper,
+  type ZooKeeperCluster,
+  ZooKeeperNotFoundError,
+  type ZooKeeperOptions,
+} from "../../src/testing/index.js";
 import { versionAtLeast } from "../../src/testing/versions.js";
 
 /** Each feature, the first release that has it, and why a test may need it. */
@@ -58,5 +64,66 @@ export function requires(
   for (const entry of features) {
     const reason = Array.isArray(entry) ? lacks(entry[0], entry[1]) : lacks(entry);
     if (reason !== undefined) ctx.skip(true, reason);
+  }
+}
+
+/** What a start asked for, in words: "ZooKeeper 3.5", "a server with tls". */
+function asked(options: ZooKeeperOptions): string {
+  const needs = options.needs?.length ? `a server with ${options.needs.join(", ")}` : undefined;
+  const version = options.version === undefined ? undefined : `ZooKeeper ${options.version}`;
+  return [version, needs].filter((x) => x !== undefined).join(", ") || "a server of its own";
+}
+
+/**
+ * Starts a server a test needs beyond the shared one (another release line, or `needs: ["tls"]`: a
+ * classpath with Netty, which Debian's package lacks). When no source the run allows can give it (say
+ * `ZK_SOURCES=local` on a machine with Debian's package), returns why instead of failing; any other
+ * failure to start still throws.
+ */
+async function startOrWhy(options: ZooKeeperOptions): Promise<ZooKeeperCluster | string> {
+  try {
+    return await startZooKeeper(options);
+  } catch (error) {
+    if (!(error instanceof ZooKeeperNotFoundError)) throw error;
+    const tried = error.attempts.map((a) => `${a.source}: ${a.reason}`).join("; ");
+    return `needs ${asked(options)}, which no source this run allows could give (${tried})`;
+  }
+}
+
+/** In a test: the server, or the test is skipped with the reason shown. */
+export async function startOrSkip(
+  ctx: { skip: (condition: boolean, note?: string) => void },
+  options: ZooKeeperOptions,
+): Promise<ZooKeeperCluster> {
+  const started = await startOrWhy(options);
+  if (typeof started === "string") {
+    ctx.skip(true, started);
+    throw new Error(started); // not reached: skip throws
+  }
+  return started;
+}
+
+/**
+ * The servers a file starts in beforeAll: when one cannot be had, every test of the file is skipped with
+ * the reason shown.
+ *
+ *   const needed = new NeededServers();
+ *   beforeAll(async () => { server = await needed.start({ needs: ["tls"], ... }); });
+ *   beforeEach((ctx) => needed.skipIfMissing(ctx));
+ */
+export class NeededServers {
+  /** Why a server could not be had; undefined while every start succeeded. */
+  reason: string | undefined;
+
+  /** The started server, or undefined (and `reason` set) when no allowed source can give it. */
+  async start(options: ZooKeeperOptions): Promise<ZooKeeperCluster | undefined> {
+    const started = await startOrWhy(options);
+    if (typeof started !== "string") return started;
+    this.reason ??= started;
+    return undefined;
+  }
+
+  skipIfMissing(ctx: { skip: (condition: boolean, note?: string) => void }): void {
+    if (this.reason !== undefined) ctx.skip(true, this.reason);
   }
 }
