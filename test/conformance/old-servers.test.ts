@@ -20,12 +20,8 @@ let v35: ZooKeeperCluster;
 let v36: ZooKeeperCluster;
 const needed = new NeededServers();
 beforeAll(async () => {
-  const [a, b] = await Promise.all([needed.start({ version: "3.5.10" }), needed.start({ version: "3.6.4" })]);
-  if (a === undefined || b === undefined) {
-    await Promise.all([a?.close(), b?.close()]);
-    return;
-  }
-  [v35, v36] = [a, b];
+  const started = await needed.startAll([{ version: "3.5.10" }, { version: "3.6.4" }]);
+  if (started !== undefined) [v35, v36] = started as [ZooKeeperCluster, ZooKeeperCluster];
 });
 beforeEach((ctx) => needed.skipIfMissing(ctx));
 afterAll(async () => {

@@ -105,20 +105,16 @@ const needed = new NeededServers();
 
 beforeAll(async () => {
   certs = await makeCertificates();
-  const start = (clientAuth: "none" | "need") =>
-    needed.start({
-      // The servers read files this process wrote: a JVM started here, not a container or ZK_CONNECT.
-      sources: jvmSources(),
-      needs: ["tls"],
-      extraPorts: ["secureClient"],
-      config: tlsConfig(clientAuth),
-    });
-  const [a, m] = await Promise.all([start("none"), start("need")]);
-  if (a === undefined || m === undefined) {
-    await Promise.all([a?.close(), m?.close()]);
-    return;
-  }
-  [serverAuth, mutual] = [a, m];
+  const tlsServer = (clientAuth: "none" | "need") => ({
+    // The servers read files this process wrote: a JVM started here, not a container or ZK_CONNECT.
+    sources: jvmSources(),
+    needs: ["tls"] as const,
+    extraPorts: ["secureClient"],
+    config: tlsConfig(clientAuth),
+  });
+  const started = await needed.startAll([tlsServer("none"), tlsServer("need")]);
+  if (started === undefined) return;
+  [serverAuth, mutual] = started as [ZooKeeperCluster, ZooKeeperCluster];
   hasWhoAmI = compareVersions(mutual.version, "3.7.0") >= 0;
   // One handshake each before any test: a cold JVM's first TLS handshake can outlast the 1 s deadline
   // of the refusal tests on a loaded machine, which would leave them no attempt that reached a verdict.

@@ -108,7 +108,7 @@ export async function startOrSkip(
  * the reason shown.
  *
  *   const needed = new NeededServers();
- *   beforeAll(async () => { server = await needed.start({ needs: ["tls"], ... }); });
+ *   beforeAll(async () => { server = await needed.start({ needs: ["tls"], ... }); });  // or startAll([...])
  *   beforeEach((ctx) => needed.skipIfMissing(ctx));
  */
 export class NeededServers {
@@ -120,6 +120,14 @@ export class NeededServers {
     const started = await startOrWhy(options);
     if (typeof started !== "string") return started;
     this.reason ??= started;
+    return undefined;
+  }
+
+  /** Several servers at once: all of them, or none (those started are closed) and `reason` set. */
+  async startAll(options: readonly ZooKeeperOptions[]): Promise<ZooKeeperCluster[] | undefined> {
+    const started = await Promise.all(options.map((o) => this.start(o)));
+    if (started.every((cluster) => cluster !== undefined)) return started as ZooKeeperCluster[];
+    await Promise.all(started.map((cluster) => cluster?.close()));
     return undefined;
   }
 
