@@ -21,6 +21,9 @@ import {
 } from "../../src/testing/index.js";
 import { versionAtLeast } from "../../src/testing/versions.js";
 
+/** What a test or hook context offers to skip it with a reason. */
+type SkipContext = { skip: (condition: boolean, note?: string) => void };
+
 /** Each feature, the first release that has it, and why a test may need it. */
 export const FEATURES = {
   /** addWatch, persistent and persistent-recursive watches (ZOOKEEPER-1416). */
@@ -57,10 +60,7 @@ export function lacks(feature: Feature, version: string = sharedVersion()): stri
 }
 
 /** Skips the current test, with the reason shown, unless the server has every one of `features`. */
-export function requires(
-  ctx: { skip: (condition: boolean, note?: string) => void },
-  ...features: (Feature | [Feature, string])[]
-): void {
+export function requires(ctx: SkipContext, ...features: (Feature | [Feature, string])[]): void {
   for (const entry of features) {
     const reason = Array.isArray(entry) ? lacks(entry[0], entry[1]) : lacks(entry);
     if (reason !== undefined) ctx.skip(true, reason);
@@ -91,10 +91,7 @@ async function startOrWhy(options: ZooKeeperOptions): Promise<ZooKeeperCluster |
 }
 
 /** In a test: the server, or the test is skipped with the reason shown. */
-export async function startOrSkip(
-  ctx: { skip: (condition: boolean, note?: string) => void },
-  options: ZooKeeperOptions,
-): Promise<ZooKeeperCluster> {
+export async function startOrSkip(ctx: SkipContext, options: ZooKeeperOptions): Promise<ZooKeeperCluster> {
   const started = await startOrWhy(options);
   if (typeof started === "string") {
     ctx.skip(true, started);
@@ -131,7 +128,7 @@ export class NeededServers {
     return undefined;
   }
 
-  skipIfMissing(ctx: { skip: (condition: boolean, note?: string) => void }): void {
+  skipIfMissing(ctx: SkipContext): void {
     if (this.reason !== undefined) ctx.skip(true, this.reason);
   }
 }
