@@ -179,6 +179,9 @@ const longCacheValue: bigint[] = new Array<bigint>(LONG_CACHE_MASK + 1).fill(0n)
  * Reads from a view `[pos, end)` of a buffer. Every read checks what remains first, so a truncated input
  * never reaches Buffer's RangeError and a huge length prefix never reaches an allocation.
  */
+/** How much more memory than the bytes themselves a view from JuteReader.buffer() may keep alive. */
+const VIEW_SLACK = 1024;
+
 export class JuteReader {
   readonly buf: Buffer;
   pos: number;
@@ -186,6 +189,12 @@ export class JuteReader {
   readonly end: number;
   /** The record being read, named in errors. */
   record: string;
+  /**
+   * True when nothing else holds or will reuse `buf`'s memory (a frame the socket handed over). buffer()
+   * may then hand out a view instead of a copy, when that memory is little larger than the bytes viewed:
+   * the view keeps nothing large alive, and nobody can change it underneath the caller.
+   */
+  exclusive = false;
 
   constructor(buf: Buffer, record = "record", start = 0, end = buf.length) {
     this.buf = buf;
@@ -258,13 +267,20 @@ export class JuteReader {
     return n;
   }
 
-  /** A copy of the bytes: callers keep data long after the frame it came in is gone. */
+  /**
+   * The bytes, which callers keep long after the frame they came in is gone: a copy, unless the memory
+   * is `exclusive` and at most VIEW_SLACK bytes larger than they are (a reply alone in its socket read,
+   * or a large one joined from several), when a view costs nothing and holds nothing more.
+   */
   buffer(): Uint8Array | null {
     const n = this.length("buffer", 1);
     if (n === NULL_LENGTH) return null;
+    const b = this.buf;
+    const start = this.pos;
+    this.pos = start + n;
+    if (this.exclusive && b.buffer.byteLength <= n + VIEW_SLACK) return b.subarray(start, start + n);
     const out = Buffer.allocUnsafe(n);
-    this.buf.copy(out, 0, this.pos, this.pos + n);
-    this.pos += n;
+    out.set(b.subarray(start, start + n));
     return out;
   }
 

@@ -655,6 +655,7 @@ export class Session {
 
   private reply(frame: Buffer): void {
     const r = new JuteReader(frame, "ReplyHeader");
+    r.exclusive = true; // the socket hands each chunk over once, and nothing writes to it
     const xid = r.int();
     const zxid = r.long();
     const err = r.int();

@@ -43,6 +43,43 @@ describe("primitives", () => {
   });
 });
 
+describe("buffer(): a copy, or a view of memory nobody else holds", () => {
+  /** A 4-byte length prefix and `n` bytes of 0xab, with `extra` bytes after them, in memory of its own. */
+  function framed(n: number, extra: number): Buffer {
+    const b = Buffer.alloc(4 + n + extra);
+    b.writeInt32BE(n, 0);
+    b.fill(0xab, 4, 4 + n);
+    expect(b.buffer.byteLength).toBe(b.length); // not a slice of Node's shared pool
+    return b;
+  }
+
+  it("copies by default: changing the source later leaves what was read alone", () => {
+    const src = framed(100, 0);
+    const data = new JuteReader(src).buffer()!;
+    src.fill(0);
+    expect(Buffer.from(data).equals(Buffer.alloc(100, 0xab))).toBe(true);
+  });
+
+  it("an exclusive reader views memory at most 1 KB larger than the bytes", () => {
+    const src = framed(100, 1024 - 4);
+    const r = new JuteReader(src);
+    r.exclusive = true;
+    const data = r.buffer()!;
+    expect(data.buffer).toBe(src.buffer);
+    expect(Buffer.from(data).equals(Buffer.alloc(100, 0xab))).toBe(true);
+    expect(r.pos).toBe(104);
+  });
+
+  it("an exclusive reader copies out of larger memory, so a small result keeps no large chunk alive", () => {
+    const src = framed(100, 1024 - 3);
+    const r = new JuteReader(src);
+    r.exclusive = true;
+    const data = r.buffer()!;
+    expect(data.buffer).not.toBe(src.buffer);
+    expect(Buffer.from(data).equals(Buffer.alloc(100, 0xab))).toBe(true);
+  });
+});
+
 describe("the reader refuses bad input with a ZkProtocolError naming record and offset", () => {
   it("truncated record", () => {
     const bytes = encode(GetDataResponse, {
