@@ -9,7 +9,9 @@
  *
  * Taking an item is reading it and deleting it; whoever's delete succeeds has it (a NoNode means another
  * consumer won, try the next). That is at-most-once: a consumer that dies between its delete and the
- * work loses the item. Use LockingQueue where an item must survive its consumer.
+ * work loses the item, and so does one whose delete ends in ConnectionLoss after the server applied it
+ * (it cannot tell its own delete from another consumer's, and Curator's queue loses it the same way).
+ * Use LockingQueue where an item must survive its consumer.
  *
  * `LockingQueue` has the layout of kazoo's LockingQueue, and shares a path with it:
  *
@@ -42,6 +44,11 @@
  *   sweep removed them.
  * - close() gives back the items this object still holds (deletes their markers), so others can take
  *   them at once instead of after the session ends. Queued items stay: they belong to the queue.
+ * - The write that takes an item (the Queue's delete, the LockingQueue's marker) is never abandoned in
+ *   flight when the caller gives up (abort, timeout, close): the server may apply it anyway, and the
+ *   item would then reach no one (deleted), or be held by no one until the session ends (marked). The
+ *   Queue hands such an item to the caller who gave up; the LockingQueue deletes its marker again. A
+ *   marker whose create ended in ConnectionLoss is looked for, and deleted if it is this session's.
  */
 import { randomUUID } from "node:crypto";
 import type { AclEntry } from "../client/acl.js";
@@ -50,6 +57,7 @@ import type { Data } from "../client/requests.js";
 import { RecipeClosedError, RecipeTimeoutError, ZkArgumentError } from "../errors.js";
 import { joinPath, validatePath } from "../session/paths.js";
 import type { WatchedEvent } from "../session/watches.js";
+import { retryOnConnectionLoss } from "./toolkit/retry.js";
 import {
   checkSignal,
   Deadline,
@@ -257,7 +265,9 @@ export class Queue implements AsyncDisposable {
       const path = joinPath(this.path, name);
       try {
         const { data } = await this.zk.getData(path, { signal });
-        if (remove) await this.zk.delete(path, { signal });
+        // The delete takes the item: never abandoned in flight, or an item the server removed would
+        // reach no one. Once it is answered the item is returned, even to a caller who gave up since.
+        if (remove) await this.zk.delete(path);
         return data;
       } catch (err) {
         if (!isNoNode(err)) throw err;
@@ -448,20 +458,13 @@ export class LockingQueue implements AsyncDisposable {
     const busy = new Set(taken.children);
     const free = entries.children.filter((name) => !busy.has(name)).sort();
     for (const name of free) {
-      const marker = joinPath(this.takenPath, name);
-      try {
-        await this.zk.create(marker, this.id, { mode: "ephemeral", acl: this.acl, signal });
-      } catch (err) {
-        if (isNodeExists(err)) continue;
-        throw err;
-      }
-      this.held.add(name);
+      if (!(await this.mark(name, signal))) continue;
       try {
         const { data } = await this.zk.getData(joinPath(this.entriesPath, name), { signal });
         return this.item(name, data);
       } catch (err) {
         // Consumed between our listing and our marker: take the marker back, try the next.
-        await this.releaseMarker(name).catch(() => false);
+        await this.takeBack(name);
         if (!isNoNode(err)) throw err;
       }
     }
@@ -501,6 +504,34 @@ export class LockingQueue implements AsyncDisposable {
         return (await this.markerVersion(name, options)) !== null;
       },
     };
+  }
+
+  /**
+   * Creates this object's marker on an item: true once it holds the item, false when someone else
+   * does. The create is never abandoned in flight: a marker the server made but this object does not
+   * know of would hold the item until the session ends, taken by no one. So the signal is looked at
+   * once the answer is in (and a marker made for a caller who gave up is taken back), and after a
+   * ConnectionLoss the marker, if the create happened, is taken back before the error goes on.
+   */
+  private async mark(name: string, signal: AbortSignal | undefined): Promise<boolean> {
+    try {
+      await this.zk.create(joinPath(this.takenPath, name), this.id, { mode: "ephemeral", acl: this.acl });
+    } catch (err) {
+      if (isNodeExists(err)) return false;
+      if (isConnectionLoss(err)) await this.takeBack(name);
+      throw err;
+    }
+    this.held.add(name);
+    if (signal?.aborted) {
+      await this.takeBack(name);
+      signal.throwIfAborted();
+    }
+    return true;
+  }
+
+  /** Deletes our marker on an item if there is one, through connection losses (until the session ends). */
+  private async takeBack(name: string): Promise<void> {
+    await retryOnConnectionLoss(() => this.releaseMarker(name)).catch(() => false);
   }
 
   /** The marker's version if this session owns it, else null. */

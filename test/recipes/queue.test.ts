@@ -6,6 +6,8 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LockingQueue, Queue, RecipeTimeoutError, ZkArgumentError, ZooKeeper } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
+import { proxyTo } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -93,6 +95,24 @@ describe("Queue", () => {
     expect(text(await queue.take({ timeout: 5_000 }))).toBe("again");
   });
 
+  it("a take whose caller gives up while the delete is in flight still hands the item over", async () => {
+    const path = node();
+    await using proxy = await proxyTo(connect);
+    await using client = await ZooKeeper.connect(proxy.connectString);
+    await using queue = new Queue(client, path);
+    await queue.put("x");
+    const abort = new AbortController();
+    void proxy
+      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.delete)
+      .then(() => {
+        proxy.delay(300, "reply"); // the delete's answer arrives after the caller gave up
+        abort.abort(new Error("gave up"));
+      });
+    // The item left the queue with that delete: it goes to this caller, late, or it would be lost.
+    expect(text(await queue.take({ signal: abort.signal }))).toBe("x");
+    expect(await queue.size()).toBe(0);
+  });
+
   it("refuses bad arguments before sending anything", async () => {
     expect(() => new Queue(zk, "relative")).toThrow(ZkArgumentError);
     expect(() => new Queue(zk, "/")).toThrow(ZkArgumentError);
@@ -162,6 +182,44 @@ describe("LockingQueue", () => {
     await expect(queue.get()).rejects.toMatchObject({ code: "ZK_RECIPE_CLOSED" });
     await using next = new LockingQueue(zk, path);
     expect(text((await next.get())!.data)).toBe("x");
+  });
+
+  // A marker created on the server but not known to the queue object would hold its item until the
+  // session ends: no consumer, this one included, could take it.
+  it("a get abandoned while its marker's create is in flight leaves no marker behind", async () => {
+    const path = node();
+    await using proxy = await proxyTo(connect);
+    await using client = await ZooKeeper.connect(proxy.connectString);
+    await using queue = new LockingQueue(client, path);
+    await queue.put("x");
+    const abort = new AbortController();
+    void proxy
+      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.create2)
+      .then(() => {
+        proxy.delay(300, "reply"); // the create's answer arrives after the caller gave up
+        abort.abort(new Error("gave up"));
+      });
+    await expect(queue.get({ signal: abort.signal })).rejects.toThrow("gave up");
+    proxy.delay(0);
+    expect((await zk.getChildren(`${path}/taken`)).children).toEqual([]);
+    await using other = new LockingQueue(zk, path);
+    expect(text((await other.get({ timeout: 5_000 }))?.data ?? null)).toBe("x");
+  });
+
+  it("a connection cut while its marker's create is in flight: the item is still taken, once", async () => {
+    const path = node();
+    await using proxy = await proxyTo(connect);
+    await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 10_000 });
+    await using queue = new LockingQueue(client, path);
+    await queue.put("x");
+    // The server creates the marker; the client never hears of it.
+    const cut = proxy.dropOnRequest((r) => r.opcode === OpCode.create2);
+    const item = await queue.get({ timeout: 8_000 });
+    await cut;
+    expect(text(item?.data ?? null)).toBe("x");
+    const { children } = await zk.getChildren(`${path}/taken`);
+    expect(children).toEqual([item!.name]);
+    expect(await item!.consume()).toBe(true);
   });
 
   it("every item is consumed exactly once by competing consumers", async () => {
