@@ -192,6 +192,7 @@ export class Semaphore {
       else {
         await this.ensurePath(this.leasesPath, signal, undefined, "container");
         child = await this.createCuratorLease(signal);
+        signal?.throwIfAborted(); // the caller gave up while the child was made: it goes again below
       }
       const name = child?.slice(child.lastIndexOf("/") + 1);
       for (;;) {
@@ -204,7 +205,8 @@ export class Semaphore {
             throw new LockLostError(`lease child ${child} vanished while waiting (deleted by someone else?)`);
           if (children.length <= this.maxLeases) return await this.leaseOf(child);
         } else if (children.length < this.maxLeases) {
-          child = await this.createKazooLease(signal);
+          child = await this.createKazooLease();
+          signal?.throwIfAborted();
           return await this.leaseOf(child);
         }
         const event = await abortable(watch, signal);
@@ -224,7 +226,11 @@ export class Semaphore {
     return new Lease(this.zk, path, stat, { grace: this.grace, what: "semaphore lease" });
   }
 
-  /** Curator's protected ephemeral-sequential lease child, found again by its id after a lost reply. */
+  /**
+   * Curator's protected ephemeral-sequential lease child, found again by its id after a lost reply. The
+   * create is never abandoned in flight (a lease made but unknown here would hold a permit until the
+   * session ends): the caller looks at its signal once it has the child, and deletes it if need be.
+   */
   private async createCuratorLease(signal: AbortSignal | undefined): Promise<string> {
     const prefix = curatorName(randomUUID(), "lease-");
     for (;;) {
@@ -232,24 +238,26 @@ export class Semaphore {
         const { path } = await this.zk.create(joinPath(this.leasesPath, prefix), this.data, {
           mode: "ephemeralSequential",
           acl: this.acl,
-          signal,
         });
         return path;
       } catch (err) {
-        if (!isConnectionLoss(err) || signal?.aborted) throw err;
-        const { children } = await retryOnConnectionLoss(() => this.zk.getChildren(this.leasesPath), signal);
+        if (!isConnectionLoss(err)) throw err;
+        const { children } = await retryOnConnectionLoss(() => this.zk.getChildren(this.leasesPath));
         const own = children.find((c) => c.startsWith(prefix));
         if (own !== undefined) return joinPath(this.leasesPath, own);
+        signal?.throwIfAborted();
       }
     }
   }
 
-  /** kazoo's lease child: `<path>/<uuid hex>`, ephemeral; NodeExists after a lost reply means it is ours. */
-  private async createKazooLease(signal: AbortSignal | undefined): Promise<string> {
+  /**
+   * kazoo's lease child: `<path>/<uuid hex>`, ephemeral; NodeExists after a lost reply means it is ours.
+   * Not abandoned in flight either (see createCuratorLease).
+   */
+  private async createKazooLease(): Promise<string> {
     const path = joinPath(this.leasesPath, randomUUID().replaceAll("-", ""));
-    await retryOnConnectionLoss(
-      () => this.zk.create(path, this.data, { mode: "ephemeral", acl: this.acl, signal }),
-      signal,
+    await retryOnConnectionLoss(() =>
+      this.zk.create(path, this.data, { mode: "ephemeral", acl: this.acl }),
     ).catch((err) => {
       if (!isCode(err, "NodeExists")) throw err;
     });

@@ -18,6 +18,7 @@ import {
 import { OpCode } from "../../src/protocol/constants.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
 import { childrenLeft } from "../support/nodes.js";
+import { hostPort } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -317,6 +318,25 @@ describe("Lock", () => {
     expect(await childrenLeft(zk, path)).toEqual([]);
   });
 
+  it("an acquire given up while its create is in flight leaves no child, even without an id to find it by", async () => {
+    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using client = await ZooKeeper.connect(proxy.connectString);
+    const path = lockPath();
+    await client.create(path);
+    const abort = new AbortController();
+    void proxy
+      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.create2)
+      .then(() => {
+        proxy.delay(300, "reply"); // the create's answer arrives after the caller gave up
+        abort.abort(new Error("gave up"));
+      });
+    const lock = new Lock(client, path, { naming: { prefix: "lock-" } });
+    await expect(lock.acquire({ signal: abort.signal })).rejects.toThrow("gave up");
+    proxy.delay(0);
+    expect(await childrenLeft(zk, path)).toEqual([]);
+    await (await new Lock(zk, path).acquire({ timeout: 5_000 })).release();
+  });
+
   it("a connection cut during the first create, before the lock path exists, still acquires", async () => {
     await using proxy = await FaultProxy.start({ target: hostPort(connect) });
     await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 6_000 });
@@ -350,8 +370,3 @@ describe("Lock", () => {
     await holderClient.close();
   });
 });
-
-function hostPort(cs: string): { host: string; port: number } {
-  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
-  return { host, port: Number(port) };
-}

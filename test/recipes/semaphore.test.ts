@@ -13,6 +13,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
 import {
   type ContenderHandle,
   installCurator,
@@ -21,6 +22,7 @@ import {
   spawnCuratorProgram,
   spawnKazooProgram,
 } from "../peers/peers.js";
+import { proxyTo } from "../support/proxy.js";
 import { command, type Hold, maxConcurrent, nowMicros, peerHolds } from "./holders.js";
 
 const connect = inject("zkConnect");
@@ -54,6 +56,27 @@ describe("Semaphore", () => {
   });
 
   for (const layout of ["curator", "kazoo"] as const) {
+    it(`(${layout} layout) an acquire given up while its lease's create is in flight leaves no lease`, async () => {
+      await using proxy = await proxyTo(connect);
+      await using zk = await ZooKeeper.connect(proxy.connectString);
+      const path = `${root}/abandoned-${layout}`;
+      const semaphore = new Semaphore(zk, path, 2, { layout });
+      await (await semaphore.acquire()).release(); // the paths exist: the next acquire creates two nodes
+      const abort = new AbortController();
+      let creates = 0;
+      const unobserve = proxy.onFrame((f) => {
+        // The mutex's child first, then the lease: give up once the lease's create is on its way.
+        if (f.direction !== "request" || f.opcode !== OpCode.create2 || ++creates !== 2) return;
+        proxy.delay(300, "reply");
+        abort.abort(new Error("gave up"));
+      });
+      await expect(semaphore.acquire(1, { signal: abort.signal })).rejects.toThrow("gave up");
+      unobserve();
+      proxy.delay(0);
+      expect(creates).toBe(2);
+      expect(await semaphore.holders()).toEqual([]);
+    });
+
     it(`(${layout} layout) holds at most maxLeases, times out and aborts cleanly, and removes its nodes`, async () => {
       await using zk = await ZooKeeper.connect(connect);
       const path = `${root}/local-${layout}`;

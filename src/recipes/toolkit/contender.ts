@@ -166,10 +166,12 @@ export class Contender {
   async enter(): Promise<string[]> {
     for (let attempt = 0; ; attempt++) {
       this.signal?.throwIfAborted();
+      // Without the signal: a create abandoned in flight could still make a child that no one knows of,
+      // blocking every contender behind it until the session ends (an unprotected name cannot be found
+      // again). Answered, the child is ours to withdraw when the caller has given up meanwhile.
       const created = this.zk.create(joinPath(this.path, this.prefix), this.options.data ?? null, {
         mode: "ephemeralSequential",
         acl: this.options.acl,
-        signal: this.signal,
       });
       const listed = this.zk.getChildren(this.path, this.readOptions);
       // Handled here so that a failed listing never counts as unhandled, whatever happens to the create.
