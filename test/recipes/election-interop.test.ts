@@ -27,6 +27,7 @@ import {
   spawnCuratorProgram,
   spawnKazooProgram,
 } from "../peers/peers.js";
+import { hostPort } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const SESSION_TIMEOUT = 4_000;
@@ -91,11 +92,6 @@ function javaIntervals(handle: ContenderHandle, killedAt?: number): Interval[] {
   }
   record.stop(killedAt ?? nowUs());
   return record.intervals;
-}
-
-function hostPort(cs: string): { host: string; port: number } {
-  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
-  return { host, port: Number(port) };
 }
 
 describe("leader election shared with the peers", () => {

@@ -15,6 +15,7 @@ import {
 } from "../../src/index.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
 import { childrenLeft } from "../support/nodes.js";
+import { hostPort } from "../support/proxy.js";
 import { until, waitForState } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -33,11 +34,6 @@ afterAll(async () => {
 });
 
 const CURATOR_LATCH_NODE = /^_c_[0-9a-f-]{36}-latch-\d{10}$/;
-
-function hostPort(cs: string): { host: string; port: number } {
-  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
-  return { host, port: Number(port) };
-}
 
 describe("LeaderLatch", () => {
   it("elects the lowest child, Curator's names and ids, and hands over on close", async () => {

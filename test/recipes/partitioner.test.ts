@@ -20,6 +20,7 @@ import {
   type PeerEvent,
   spawnKazooProgram,
 } from "../peers/peers.js";
+import { hostPort } from "../support/proxy.js";
 
 const connect = inject("zkConnect");
 const root = `/zkwire-partition-${randomUUID().slice(0, 8)}`;
@@ -355,9 +356,4 @@ function spawnZkwireMember(args: string[]) {
       return exited;
     },
   };
-}
-
-function hostPort(cs: string): { host: string; port: number } {
-  const [host, port] = cs.split(",")[0]!.split(":") as [string, string];
-  return { host, port: Number(port) };
 }

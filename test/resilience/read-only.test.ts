@@ -37,6 +37,7 @@ import {
   type ZooKeeperServer,
 } from "../../src/testing/index.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
+import { hostPort } from "../support/proxy.js";
 import { rejection, until, waitForState } from "../support/wait.js";
 
 const LOCAL_SESSIONS: ConfigMap = { localSessionsEnabled: true, localSessionsUpgradingEnabled: true };
@@ -227,8 +228,3 @@ describe("read-only server without localSessionsEnabled (3.7+)", () => {
     expect(zk.sessionId).toBe(0n);
   });
 });
-
-function hostPort(connectString: string): { host: string; port: number } {
-  const [host, port] = connectString.split(",")[0]!.split(":") as [string, string];
-  return { host, port: Number(port) };
-}
