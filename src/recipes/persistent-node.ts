@@ -232,11 +232,12 @@ export class PersistentNode implements AsyncDisposable {
     const signal = this.stop.signal;
     for (;;) {
       try {
+        // Without the signal: a create abandoned in flight by close() could still make the node, and
+        // close() would not know to delete it. Answered, the node is adopted, and close() deletes it.
         const { path } = await this.zk.create(this.prefix, this.currentData, {
           mode: this.mode,
           acl: this.acl,
           createParents: true,
-          signal,
         });
         this.adopt(path);
         return;
@@ -252,7 +253,14 @@ export class PersistentNode implements AsyncDisposable {
           });
           return;
         }
-        if (!isConnectionLoss(err) || signal.aborted) throw err;
+        if (!isConnectionLoss(err)) throw err;
+        if (signal.aborted && this.prefix === this.path) {
+          // Closed, and the lost create may have happened. A node of a plain mode is at its path: close()
+          // deletes it (NoNode if the create did not happen). An unprotected sequential one cannot be
+          // found (Curator's reason for protection); a protected one is looked for below.
+          if (!this.mode.endsWith("Sequential")) this.actual = this.path;
+          throw err;
+        }
         if (this.prefix !== this.path) {
           const found = await this.findProtected();
           if (found !== null) {
@@ -260,6 +268,7 @@ export class PersistentNode implements AsyncDisposable {
             return;
           }
         }
+        if (signal.aborted) throw err;
       }
     }
   }

@@ -11,7 +11,9 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
 import { installCurator, killAllContenders, type PeerEvent, spawnCuratorProgram } from "../peers/peers.js";
+import { proxyTo } from "../support/proxy.js";
 
 const connect = inject("zkConnect");
 const root = `/zkwire-group-${randomUUID().slice(0, 8)}`;
@@ -71,6 +73,25 @@ describe("PersistentNode", () => {
     await node.close();
     expect(await admin.exists(path)).toBeNull();
     expect(node.actualPath).toBeNull();
+  });
+
+  it("closed while its create is in flight, leaves no node", async () => {
+    await using proxy = await proxyTo(connect);
+    await using zk = await ZooKeeper.connect(proxy.connectString);
+    const path = `${root}/pn-closed-early`;
+    let closed: Promise<void> | undefined;
+    let node: PersistentNode | undefined;
+    const seen = proxy
+      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.create2)
+      .then(() => {
+        proxy.delay(300, "reply"); // the create's answer arrives after close()
+        closed = node!.close();
+      });
+    node = new PersistentNode(zk, path, "early");
+    await seen;
+    await closed;
+    proxy.delay(0);
+    expect(await admin.exists(path)).toBeNull();
   });
 
   it("is created again in the new session after the session expired (renewSessionOnExpiry)", async () => {
