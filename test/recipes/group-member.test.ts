@@ -13,7 +13,7 @@ import {
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
 import { installCurator, killAllContenders, type PeerEvent, spawnCuratorProgram } from "../peers/peers.js";
-import { proxyTo } from "../support/proxy.js";
+import { giveUpMidWrite, proxyTo } from "../support/proxy.js";
 
 const connect = inject("zkConnect");
 const root = `/zkwire-group-${randomUUID().slice(0, 8)}`;
@@ -81,12 +81,9 @@ describe("PersistentNode", () => {
     const path = `${root}/pn-closed-early`;
     let closed: Promise<void> | undefined;
     let node: PersistentNode | undefined;
-    const seen = proxy
-      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.create2)
-      .then(() => {
-        proxy.delay(300, "reply"); // the create's answer arrives after close()
-        closed = node!.close();
-      });
+    const seen = giveUpMidWrite(proxy, OpCode.create2, () => {
+      closed = node!.close();
+    });
     node = new PersistentNode(zk, path, "early");
     await seen;
     await closed;

@@ -18,7 +18,7 @@ import {
 import { OpCode } from "../../src/protocol/constants.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
 import { childrenLeft } from "../support/nodes.js";
-import { hostPort } from "../support/proxy.js";
+import { giveUpMidWrite, hostPort } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -324,12 +324,7 @@ describe("Lock", () => {
     const path = lockPath();
     await client.create(path);
     const abort = new AbortController();
-    void proxy
-      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.create2)
-      .then(() => {
-        proxy.delay(300, "reply"); // the create's answer arrives after the caller gave up
-        abort.abort(new Error("gave up"));
-      });
+    void giveUpMidWrite(proxy, OpCode.create2, () => abort.abort(new Error("gave up")));
     const lock = new Lock(client, path, { naming: { prefix: "lock-" } });
     await expect(lock.acquire({ signal: abort.signal })).rejects.toThrow("gave up");
     proxy.delay(0);

@@ -7,7 +7,7 @@ import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { LockingQueue, Queue, RecipeTimeoutError, ZkArgumentError, ZooKeeper } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { proxyTo } from "../support/proxy.js";
+import { giveUpMidWrite, proxyTo } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -102,12 +102,7 @@ describe("Queue", () => {
     await using queue = new Queue(client, path);
     await queue.put("x");
     const abort = new AbortController();
-    void proxy
-      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.delete)
-      .then(() => {
-        proxy.delay(300, "reply"); // the delete's answer arrives after the caller gave up
-        abort.abort(new Error("gave up"));
-      });
+    void giveUpMidWrite(proxy, OpCode.delete, () => abort.abort(new Error("gave up")));
     // The item left the queue with that delete: it goes to this caller, late, or it would be lost.
     expect(text(await queue.take({ signal: abort.signal }))).toBe("x");
     expect(await queue.size()).toBe(0);
@@ -193,12 +188,7 @@ describe("LockingQueue", () => {
     await using queue = new LockingQueue(client, path);
     await queue.put("x");
     const abort = new AbortController();
-    void proxy
-      .waitForFrame((f) => f.direction === "request" && f.opcode === OpCode.create2)
-      .then(() => {
-        proxy.delay(300, "reply"); // the create's answer arrives after the caller gave up
-        abort.abort(new Error("gave up"));
-      });
+    void giveUpMidWrite(proxy, OpCode.create2, () => abort.abort(new Error("gave up")));
     await expect(queue.get({ signal: abort.signal })).rejects.toThrow("gave up");
     proxy.delay(0);
     expect((await zk.getChildren(`${path}/taken`)).children).toEqual([]);

@@ -22,7 +22,7 @@ import {
   spawnCuratorProgram,
   spawnKazooProgram,
 } from "../peers/peers.js";
-import { proxyTo } from "../support/proxy.js";
+import { giveUpMidWrite, proxyTo } from "../support/proxy.js";
 import { command, type Hold, maxConcurrent, nowMicros, peerHolds } from "./holders.js";
 
 const connect = inject("zkConnect");
@@ -63,17 +63,13 @@ describe("Semaphore", () => {
       const semaphore = new Semaphore(zk, path, 2, { layout });
       await (await semaphore.acquire()).release(); // the paths exist: the next acquire creates two nodes
       const abort = new AbortController();
-      let creates = 0;
-      const unobserve = proxy.onFrame((f) => {
-        // The mutex's child first, then the lease: give up once the lease's create is on its way.
-        if (f.direction !== "request" || f.opcode !== OpCode.create2 || ++creates !== 2) return;
-        proxy.delay(300, "reply");
-        abort.abort(new Error("gave up"));
+      // The mutex's child first, then the lease: give up once the lease's create is on its way.
+      const gaveUp = giveUpMidWrite(proxy, OpCode.create2, () => abort.abort(new Error("gave up")), {
+        nth: 2,
       });
       await expect(semaphore.acquire(1, { signal: abort.signal })).rejects.toThrow("gave up");
-      unobserve();
+      await gaveUp;
       proxy.delay(0);
-      expect(creates).toBe(2);
       expect(await semaphore.holders()).toEqual([]);
     });
 

@@ -11,3 +11,24 @@ export function hostPort(connectString: string): { host: string; port: number } 
 export function proxyTo(connectString: string): Promise<FaultProxy> {
   return FaultProxy.start({ target: hostPort(connectString) });
 }
+
+/**
+ * A caller who gives up while a write is in flight: once the `nth` request with `opcode` has passed the
+ * proxy on its way to the server, replies are held back `replyDelayMs` and `giveUp` runs. The server
+ * applies the write all the same; its answer comes after the caller gave up. Resolves after `giveUp`;
+ * the test sets `proxy.delay(0)` again when done.
+ */
+export function giveUpMidWrite(
+  proxy: FaultProxy,
+  opcode: number,
+  giveUp: () => void,
+  { nth = 1, replyDelayMs = 300 }: { nth?: number; replyDelayMs?: number } = {},
+): Promise<void> {
+  let seen = 0;
+  return proxy
+    .waitForFrame((f) => f.direction === "request" && f.opcode === opcode && ++seen === nth)
+    .then(() => {
+      proxy.delay(replyDelayMs, "reply");
+      giveUp();
+    });
+}
