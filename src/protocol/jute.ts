@@ -175,13 +175,13 @@ const longCacheHi = new Int32Array(LONG_CACHE_MASK + 1);
 const longCacheLo = new Int32Array(LONG_CACHE_MASK + 1);
 const longCacheValue: bigint[] = new Array<bigint>(LONG_CACHE_MASK + 1).fill(0n);
 
+/** How much more memory than the bytes themselves a view from JuteReader.buffer() may keep alive. */
+const VIEW_SLACK = 1024;
+
 /**
  * Reads from a view `[pos, end)` of a buffer. Every read checks what remains first, so a truncated input
  * never reaches Buffer's RangeError and a huge length prefix never reaches an allocation.
  */
-/** How much more memory than the bytes themselves a view from JuteReader.buffer() may keep alive. */
-const VIEW_SLACK = 1024;
-
 export class JuteReader {
   readonly buf: Buffer;
   pos: number;
