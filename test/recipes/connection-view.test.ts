@@ -5,15 +5,15 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type ConnectionState, ConnectionView, ZooKeeper } from "../../src/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
+import type { FaultProxy } from "../../src/testing/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 import { waitForState } from "../support/wait.js";
 
 const connect = inject("zkConnect");
 let proxy: FaultProxy;
 
 beforeAll(async () => {
-  const [host, port] = connect.split(",")[0]!.split(":") as [string, string];
-  proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+  proxy = await proxyTo(connect);
 });
 
 afterAll(async () => {

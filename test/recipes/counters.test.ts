@@ -14,7 +14,7 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 import { waitForState } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -98,8 +98,7 @@ describe("SharedCount", () => {
 
   it("catches up after a connection cut: what changed while away arrives on reconnect", async () => {
     const path = node();
-    const [host, port] = connect.split(":") as [string, string];
-    await using proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+    await using proxy = await proxyTo(connect);
     const client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 20_000 });
     try {
       await using count = await new SharedCount(client, path, 1).start();
@@ -276,8 +275,7 @@ describe("AtomicLong", () => {
 
   it("a write whose reply is lost is not retried: ConnectionLoss, and the increment counted once", async () => {
     const path = node();
-    const [host, port] = connect.split(":") as [string, string];
-    await using proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+    await using proxy = await proxyTo(connect);
     const client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 20_000 });
     try {
       const counter = new AtomicLong(client, path);

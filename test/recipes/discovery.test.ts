@@ -14,7 +14,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -131,8 +131,7 @@ describe("ServiceDiscovery", () => {
 
   it("registers again on the new session after expiry; close() unregisters", async () => {
     const path = base();
-    const [host, port] = connect.split(":") as [string, string];
-    await using proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+    await using proxy = await proxyTo(connect);
     const client = await ZooKeeper.connect(proxy.connectString, {
       sessionTimeout: 2_000,
       renewSessionOnExpiry: true,

@@ -16,7 +16,6 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Election, LeaderLatch, LockLostError, ZooKeeper, ZooKeeperError } from "../../src/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
 import {
   type ContenderHandle,
   CURATOR_LOCK_NODE,
@@ -27,7 +26,7 @@ import {
   spawnCuratorProgram,
   spawnKazooProgram,
 } from "../peers/peers.js";
-import { hostPort } from "../support/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const SESSION_TIMEOUT = 4_000;
@@ -102,7 +101,7 @@ describe("leader election shared with the peers", () => {
         id,
         timeoutMs: 180_000,
       });
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     const z1Client = await ZooKeeper.connect(proxy.connectString, {
       sessionTimeout: SESSION_TIMEOUT,
       renewSessionOnExpiry: true,
@@ -232,7 +231,7 @@ describe("leader election shared with the peers", () => {
         ],
         { id, timeoutMs: 180_000 },
       );
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     const clients = {
       z1: await ZooKeeper.connect(proxy.connectString, {
         sessionTimeout: SESSION_TIMEOUT,

@@ -13,9 +13,8 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
 import { childrenLeft } from "../support/nodes.js";
-import { hostPort } from "../support/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 import { until, waitForState } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -154,7 +153,7 @@ describe("LeaderLatch", () => {
 
   it("suspended: not leader at once; reconnected with the same session: leader again, same child", async () => {
     const path = `${root}/suspend`;
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 10_000 });
     await using latch = new LeaderLatch(client, path, { id: "x" }).start();
     await latch.awaitLeadership({ timeout: 10_000 });
@@ -177,7 +176,7 @@ describe("LeaderLatch", () => {
 
   it("after session expiry (renewSessionOnExpiry) the old leader re-enters with a new child; another leads", async () => {
     const path = `${root}/expiry`;
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using client = await ZooKeeper.connect(proxy.connectString, {
       sessionTimeout: 2_000,
       renewSessionOnExpiry: true,

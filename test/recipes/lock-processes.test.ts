@@ -10,7 +10,7 @@ import { resolve } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { ZooKeeper } from "../../src/index.js";
 import { startZooKeeper } from "../../src/testing/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 
 const fixture = resolve(import.meta.dirname, "fixtures/contender.ts");
 
@@ -100,8 +100,7 @@ describe("lock across processes", () => {
   }, 180_000);
 
   it("with a proxy dropping connections", async () => {
-    const [host, port] = inject("zkConnect").split(":") as [string, string];
-    await using proxy = await FaultProxy.start({ target: { host, port: Number(port) } });
+    await using proxy = await proxyTo(inject("zkConnect"));
     let dropping = true;
     const { reports, total } = await contend([proxy.connectString], 3, 150, async () => {
       void (async () => {

@@ -16,9 +16,8 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
 import { childrenLeft } from "../support/nodes.js";
-import { giveUpMidWrite, hostPort } from "../support/proxy.js";
+import { giveUpMidWrite, proxyTo } from "../support/proxy.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -288,7 +287,7 @@ describe("Lock", () => {
   });
 
   it("one round trip when free: the create and the listing leave together, before any reply", async () => {
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using client = await ZooKeeper.connect(proxy.connectString);
     const path = lockPath();
     await client.create(path);
@@ -305,7 +304,7 @@ describe("Lock", () => {
   });
 
   it("a connection cut while the create is in flight leaves exactly one child (protected create)", async () => {
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 6_000 });
     const path = lockPath();
     await client.create(path);
@@ -319,7 +318,7 @@ describe("Lock", () => {
   });
 
   it("an acquire given up while its create is in flight leaves no child, even without an id to find it by", async () => {
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using client = await ZooKeeper.connect(proxy.connectString);
     const path = lockPath();
     await client.create(path);
@@ -333,7 +332,7 @@ describe("Lock", () => {
   });
 
   it("a connection cut during the first create, before the lock path exists, still acquires", async () => {
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using client = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 6_000 });
     const path = lockPath(); // not created: the lost create failed on the server for want of it
     const cut = proxy.dropOnRequest((r) => r.opcode === OpCode.create2);
@@ -345,7 +344,7 @@ describe("Lock", () => {
 
   it("the signal fires when the connection drops (grace 0) and before another contender acquires", async () => {
     const path = lockPath();
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     const holderClient = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 2_000 });
     const lease = await new Lock(holderClient, path).acquire();
     const lostAt: number[] = [];

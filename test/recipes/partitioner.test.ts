@@ -11,7 +11,6 @@ import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { kazooPartition, Partitioner, ZkArgumentError, ZooKeeper } from "../../src/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
 import { trackChild } from "../../src/testing/reaper.js";
 import {
   type ContenderHandle,
@@ -20,7 +19,7 @@ import {
   type PeerEvent,
   spawnKazooProgram,
 } from "../peers/peers.js";
-import { hostPort } from "../support/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 
 const connect = inject("zkConnect");
 const root = `/zkwire-partition-${randomUUID().slice(0, 8)}`;
@@ -197,7 +196,7 @@ describe("Partitioner", () => {
 
   it("keeps its items through a short disconnect, and gives them up once the session could have expired", async () => {
     const path = `${root}/blip`;
-    await using proxy = await FaultProxy.start({ target: hostPort(connect) });
+    await using proxy = await proxyTo(connect);
     await using zk = await ZooKeeper.connect(proxy.connectString, { sessionTimeout: 3_000 });
     await using partitioner = new Partitioner(zk, path, ["x", "y"], { id: "solo", settle: 200 });
     expect(await partitioner.waitForAcquire({ timeout: 20_000 })).toEqual(["x", "y"]);

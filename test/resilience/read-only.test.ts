@@ -36,8 +36,7 @@ import {
   type ZooKeeperCluster,
   type ZooKeeperServer,
 } from "../../src/testing/index.js";
-import { FaultProxy } from "../../src/testing/proxy.js";
-import { hostPort } from "../support/proxy.js";
+import { proxyTo } from "../support/proxy.js";
 import { rejection, until, waitForState } from "../support/wait.js";
 
 const LOCAL_SESSIONS: ConfigMap = { localSessionsEnabled: true, localSessionsUpgradingEnabled: true };
@@ -183,7 +182,7 @@ describe("read-only probing (isro)", () => {
     const { alone } = lone;
     // A read-write server (the run's shared one) behind a proxy that at first refuses everything,
     // isro included, so the client can only start on the read-only member.
-    await using proxy = await FaultProxy.start({ target: hostPort(inject("zkConnect")) });
+    await using proxy = await proxyTo(inject("zkConnect"));
     proxy.refuse(true);
     const logs: string[] = [];
     await using zk = await ZooKeeper.connect(`${alone.connectString},${proxy.connectString}`, {

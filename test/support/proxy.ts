@@ -2,7 +2,7 @@
 import { FaultProxy } from "../../src/testing/proxy.js";
 
 /** The first server of a connect string, as a proxy's target. */
-export function hostPort(connectString: string): { host: string; port: number } {
+function hostPort(connectString: string): { host: string; port: number } {
   const [host, port] = connectString.split(",")[0]!.split(":") as [string, string];
   return { host, port: Number(port) };
 }
