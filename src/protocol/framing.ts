@@ -10,11 +10,19 @@
  *     chunk 1            chunk 2                chunk 3
  *   [len|frame A|len|fr][ame B .............. ][...B|len|frame C]
  *    '--- view ---'     '------- pieces of B, joined when complete -------'  '-- view --'
+ *
+ * A chunk may be `reused`: its memory is read into again once push() returns (a socket reading into one
+ * buffer per connection). Its frames are then views the handler must copy from to keep anything, and the
+ * decoder copies the piece of a partial frame it holds on to.
  */
 import { DEFAULT_MAX_PACKET } from "./constants.js";
 import { ZkProtocolError } from "./errors.js";
 
-export type FrameHandler = (frame: Buffer) => void;
+/**
+ * Receives one frame. `owned`: its memory stays as it is (a joined frame, or a view of a chunk that is not
+ * reused); otherwise it is overwritten once the handler returns.
+ */
+export type FrameHandler = (frame: Buffer, owned: boolean) => void;
 
 export class FrameDecoder {
   /** Largest frame body accepted; a larger length prefix ends the stream with a ZkProtocolError. */
@@ -39,11 +47,11 @@ export class FrameDecoder {
    * Feeds a chunk; calls `onFrame` for each complete frame, in order. Throws ZkProtocolError on a bad
    * length; the decoder then stays failed (a stream cannot be resynchronised after a bad prefix).
    */
-  push(chunk: Buffer, onFrame: FrameHandler): void {
+  push(chunk: Buffer, onFrame: FrameHandler, reused = false): void {
     if (this.failed) throw this.failed;
     let off = 0;
     if (this.piecesLength > 0) {
-      off = this.completePending(chunk, onFrame);
+      off = this.completePending(chunk, onFrame, reused);
       if (off < 0) return;
     }
     const end = chunk.length;
@@ -53,11 +61,11 @@ export class FrameDecoder {
       const start = off + 4;
       off = start + len;
       this.streamOffset += 4 + len;
-      onFrame(chunk.subarray(start, off));
+      onFrame(chunk.subarray(start, off), !reused);
     }
     if (off < end) {
-      // Keep a view, not a copy: the chunk is ours to hold (the socket hands each one over once).
-      this.pieces.push(chunk.subarray(off));
+      // Keep a view when the chunk is ours to hold (handed over once); a copy when it is read into again.
+      this.pieces.push(reused ? Buffer.from(chunk.subarray(off)) : chunk.subarray(off));
       this.piecesLength = end - off;
     }
   }
@@ -74,13 +82,13 @@ export class FrameDecoder {
    * Adds `chunk` to the pending frame. Returns the offset in `chunk` where the bytes after the completed
    * frame begin, or -1 when the frame is still incomplete (all of `chunk` was taken).
    */
-  private completePending(chunk: Buffer, onFrame: FrameHandler): number {
+  private completePending(chunk: Buffer, onFrame: FrameHandler, reused: boolean): number {
     this.pieces.push(chunk);
     this.piecesLength += chunk.length;
-    if (this.piecesLength < 4) return -1;
+    if (this.piecesLength < 4) return this.holdLast(reused);
     const len = this.checkLength(this.pendingLength());
     const total = 4 + len;
-    if (this.piecesLength < total) return -1;
+    if (this.piecesLength < total) return this.holdLast(reused);
 
     // Complete: join the body once, exactly its size.
     const frame = Buffer.allocUnsafe(len);
@@ -100,8 +108,14 @@ export class FrameDecoder {
     this.pieces = [];
     this.piecesLength = 0;
     this.streamOffset += total;
-    onFrame(frame);
+    onFrame(frame, true);
     return consumedFromChunk;
+  }
+
+  /** The frame is still incomplete: the chunk just added stays a piece (a copy if it is reused). -1. */
+  private holdLast(reused: boolean): number {
+    if (reused) this.pieces[this.pieces.length - 1] = Buffer.from(this.pieces[this.pieces.length - 1]!);
+    return -1;
   }
 
   /** The length prefix of the pending frame, which may itself be split across pieces. */

@@ -269,8 +269,8 @@ export class JuteReader {
 
   /**
    * The bytes, which callers keep long after the frame they came in is gone: a copy, unless the memory
-   * is `exclusive` and at most VIEW_SLACK bytes larger than they are (a reply alone in its socket read,
-   * or a large one joined from several), when a view costs nothing and holds nothing more.
+   * is `exclusive` and at most VIEW_SLACK bytes larger than they are (a large reply joined from several
+   * reads, or one alone in a TLS read), when a view costs nothing and holds nothing more.
    */
   buffer(): Uint8Array | null {
     const n = this.length("buffer", 1);

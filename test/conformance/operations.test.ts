@@ -187,6 +187,23 @@ describe("reads and writes", () => {
     expect((await zk.getData(empty.path)).data).toHaveLength(0);
   });
 
+  it("getData: the bytes stay as read while the connection reads on (a socket read's memory is reused)", async () => {
+    const { zk } = fx;
+    // Around the 64 KiB a connection reads at once: a reply alone in one read, just fitting, spanning two.
+    const sizes = [5, 1_000, 63_000, 64_600, 65_400, 70_000, 200_000];
+    const paths = await Promise.all(
+      sizes.map(async (n, i) => (await zk.create(fx.path(`sized-${n}`), Buffer.alloc(n, 0x41 + i))).path),
+    );
+    const read = [];
+    for (const path of paths) read.push((await zk.getData(path)).data);
+    // More replies through the same read buffer, then look again at what was read first.
+    await Promise.all(paths.flatMap((path) => [zk.getData(path), zk.getData(path)]));
+    read.forEach((data, i) => {
+      expect(data.length).toBe(sizes[i]);
+      expect(Buffer.from(data).equals(Buffer.alloc(sizes[i]!, 0x41 + i))).toBe(true);
+    });
+  });
+
   it("setData at a version returns the new Stat; BadVersion at an old one", async () => {
     const { zk } = fx;
     const { path, stat: created } = await zk.create(fx.path("set"), "v0");

@@ -45,6 +45,44 @@ describe("FrameDecoder", () => {
     );
   });
 
+  it("yields the same frames for any chunking when each chunk is read into again after push()", () => {
+    fc.assert(
+      fc.property(bodies, fc.array(fc.nat(), { maxLength: 20 }), (frames, cuts) => {
+        const stream = Buffer.concat(frames.map(frame));
+        const decoder = new FrameDecoder();
+        // One buffer for every read, as a socket reading into its own buffer does; garbage after each.
+        const readBuffer = Buffer.allocUnsafeSlow(stream.length + 1);
+        const got: Buffer[] = [];
+        for (const piece of split(stream, cuts)) {
+          const chunk = readBuffer.subarray(0, piece.length);
+          piece.copy(chunk);
+          decoder.push(
+            chunk,
+            (f, owned) => {
+              // A view of the read buffer is lent only; anything else is the handler's to keep.
+              expect(owned).toBe(f.buffer !== readBuffer.buffer);
+              got.push(Buffer.from(f));
+            },
+            true,
+          );
+          readBuffer.fill(0xee);
+        }
+        expect(got).toEqual(frames.map((b) => Buffer.from(b)));
+      }),
+      { numRuns },
+    );
+  });
+
+  it("says which frames are owned: views of a chunk handed over, and joined ones", () => {
+    const a = frame(Buffer.from("first"));
+    const b = frame(Buffer.from("second"));
+    const owned: boolean[] = [];
+    const decoder = new FrameDecoder();
+    decoder.push(Buffer.concat([a, b.subarray(0, 3)]), (_f, o) => owned.push(o));
+    decoder.push(b.subarray(3), (_f, o) => owned.push(o));
+    expect(owned).toEqual([true, true]);
+  });
+
   it("works one byte at a time", () => {
     const frames = [Buffer.from("abc"), Buffer.alloc(0), Buffer.from("0123456789")];
     const stream = Buffer.concat(frames.map(frame));

@@ -109,8 +109,9 @@ class FakeSocket extends EventEmitter implements SocketLike {
 function harness(connect: string, sessionTimeout: number) {
   const clock = new ManualClock();
   const sockets: FakeSocket[] = [];
-  const transport: Transport = () => {
+  const transport: Transport = (_address, _tls, onRead) => {
     const socket = new FakeSocket();
+    socket.on("data", (chunk: Buffer) => onRead(chunk, false));
     sockets.push(socket);
     return { socket, openEvent: "connect" };
   };
