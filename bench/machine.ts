@@ -75,7 +75,48 @@ export function loadAverage(): number {
   return os.loadavg()[0]!;
 }
 
-export function machineMarkdown(m: Machine, command: string, date: Date, load: [number, number]): string {
+/** The machine's CPU time so far, in ticks: all of it, and what the hypervisor ran other guests in. */
+export interface CpuClock {
+  total: number;
+  stolen: number;
+}
+
+/**
+ * On a virtual machine the host may run other guests on the cores this one counts as its own: that time
+ * is "steal" (the eighth figure of /proc/stat's cpu line), and the load average does not show it. Every
+ * client is slowed while it happens, unevenly from one run to the next. null where there is no
+ * /proc/stat (not Linux).
+ */
+export function cpuClock(): CpuClock | null {
+  try {
+    const line = readFileSync("/proc/stat", "utf8").split("\n", 1)[0]!;
+    // user nice system idle iowait irq softirq steal (guest time is already counted in user).
+    const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+    if (ticks.length < 8 || ticks.some((t) => !Number.isFinite(t))) return null;
+    return { total: ticks.reduce((a, b) => a + b, 0), stolen: ticks[7]! };
+  } catch {
+    return null;
+  }
+}
+
+/** The share of the machine's CPU time stolen between two readings, or null when unknown. */
+export function stolenShare(from: CpuClock | null, to: CpuClock | null): number | null {
+  if (from === null || to === null || to.total <= from.total) return null;
+  return (to.stolen - from.stolen) / (to.total - from.total);
+}
+
+/** "12%" for a share, "unknown" for null. */
+export function percent(share: number | null): string {
+  return share === null ? "unknown" : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;
+}
+
+export function machineMarkdown(
+  m: Machine,
+  command: string,
+  date: Date,
+  load: [number, number],
+  stolen: number | null,
+): string {
   return [
     `- Date: ${date.toISOString()}`,
     `- Command: \`${command}\``,
@@ -87,5 +128,6 @@ export function machineMarkdown(m: Machine, command: string, date: Date, load: [
     `- ZooKeeper: ${m.zookeeper}`,
     `- Peers: ${m.packages}`,
     `- Load average (1 min): ${load[0].toFixed(2)} before, ${load[1].toFixed(2)} after, on ${m.cores} cores`,
+    `- CPU time stolen by the host for other virtual machines during the run: ${percent(stolen)}`,
   ].join("\n");
 }

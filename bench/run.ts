@@ -37,7 +37,7 @@ import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
 import { startIdleFill } from "./idle-fill.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
-import { describeMachine, loadAverage, machineMarkdown } from "./machine.js";
+import { cpuClock, describeMachine, loadAverage, machineMarkdown, percent, stolenShare } from "./machine.js";
 import { type CacheBenchReport, runCacheScenarios, selectCacheScenarios } from "./recipes/cache/run.js";
 import * as failover from "./recipes/election-failover.js";
 import {
@@ -64,6 +64,8 @@ import { serverCpuReader } from "./server-cpu.js";
 const SESSION_TIMEOUT_MS = 30_000;
 /** How long a codec batch keeps running before it is timed, so the timed batches run optimised code. */
 const CODEC_WARMUP_MS = 300;
+/** Above this share of CPU time stolen by other virtual machines, the run warns that it is noisy. */
+const STOLEN_WARNING = 0.05;
 
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -222,6 +224,7 @@ async function main(): Promise<void> {
   // Read before anything runs: the commit and versions are those the run starts with.
   const machine = describeMachine();
   const loadBefore = loadAverage();
+  const clockBefore = cpuClock();
   const cores = availableParallelism();
   if (loadBefore > cores / 2) {
     log(
@@ -338,6 +341,10 @@ async function main(): Promise<void> {
     await cluster?.close();
   }
 
+  const stolen = stolenShare(clockBefore, cpuClock());
+  if (stolen !== null && stolen > STOLEN_WARNING) {
+    log(`warning: ${percent(stolen)} of the CPU time went to other virtual machines; the figures are noisy`);
+  }
   const rows = networkRows(network);
   const memory = memoryRows(network, knobs.memoryRequests);
   const codecTable = codecRows(codec);
@@ -349,7 +356,9 @@ async function main(): Promise<void> {
       process.stdout.write(`${line}\n`);
     for (const line of cacheReport?.json ?? []) process.stdout.write(`${line}\n`);
   } else {
-    process.stdout.write(`ZooKeeper: ${zookeeper}\n\n`);
+    process.stdout.write(
+      `ZooKeeper: ${zookeeper}\nCPU time stolen by other virtual machines: ${percent(stolen)}\n\n`,
+    );
     process.stdout.write(
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine, knobs.idleFill),
     );
@@ -360,7 +369,7 @@ async function main(): Promise<void> {
   if (options.out !== undefined) {
     machine.zookeeper = zookeeper;
     const report = [
-      machineMarkdown(machine, commandLine(args), started, [loadBefore, loadAverage()]),
+      machineMarkdown(machine, commandLine(args), started, [loadBefore, loadAverage()], stolen),
       `- Knobs: ${knobs.rounds} rounds after ${knobs.warmup} warm-up, ${
         knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
@@ -405,6 +414,7 @@ async function runScenario(
   for (let round = 0; round < total; round++) {
     const warmup = round < knobs.warmup;
     const figures: string[] = [];
+    const clock = cpuClock();
     for (const client of rotate(runnable, round)) {
       const requestsBefore = await server.requests?.();
       const serverBefore = serverCpu?.();
@@ -429,8 +439,9 @@ async function runScenario(
       if (!warmup) byClient.get(client)!.push(result);
       if (knobs.pauseMs > 0) await sleep(knobs.pauseMs);
     }
+    const stolen = stolenShare(clock, cpuClock());
     log(
-      `${scenario.name} ${warmup ? "warm-up" : `round ${round - knobs.warmup + 1}/${knobs.rounds}`}: ${figures.join(", ")}`,
+      `${scenario.name} ${warmup ? "warm-up" : `round ${round - knobs.warmup + 1}/${knobs.rounds}`}: ${figures.join(", ")}${stolen === null ? "" : ` (stolen ${percent(stolen)})`}`,
     );
   }
 }
