@@ -55,13 +55,18 @@ export type Transport = (
 ) => { socket: SocketLike; openEvent: string };
 
 /**
- * Bytes a plain TCP connection reads at once, into one buffer of its own (Node's default read size).
- * Reading into it skips what a stream read costs per chunk: a new buffer and the Readable's bookkeeping.
- * Replies are small and parsed as soon as they are read, so only the little that is kept (reply data, a
- * partial frame) is copied out. Against a fake server answering getData and setData at depths 1 and 10,
- * this cut the client's CPU per operation by 9-27%.
+ * Bytes a plain TCP connection reads at once (Node's default read size), into one buffer that every
+ * connection of the process shares. Reading into it skips what a stream read costs per chunk: a new
+ * buffer and the Readable's bookkeeping. Replies are parsed as soon as they are read, so only the little
+ * that is kept (reply data, a partial frame) is copied out. Against a fake server answering getData and
+ * setData at depths 1 and 10, this cut the client's CPU per operation by 9-27%.
+ *
+ * Sharing is safe because a read and its callback are one synchronous step of the event loop: libuv
+ * takes the buffer, reads into it and calls back before it reads any other socket, and the callback
+ * copies out what outlives it. So a process with a thousand clients holds 64 KiB for reading, not 64 MiB.
  */
 const READ_BUFFER_BYTES = 64 * 1024;
+let readBuffer: Buffer | null = null;
 
 export const netTransport: Transport = (address, tlsOptions, onRead) => {
   if (tlsOptions) {
@@ -75,7 +80,8 @@ export const netTransport: Transport = (address, tlsOptions, onRead) => {
     socket.on("data", (chunk: Buffer) => onRead(chunk, false));
     return { socket, openEvent: "secureConnect" };
   }
-  const buffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
+  readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
+  const buffer = readBuffer;
   const socket = net.connect({
     host: address.host,
     port: address.port,

@@ -196,12 +196,18 @@ describe("reads and writes", () => {
     );
     const read = [];
     for (const path of paths) read.push((await zk.getData(path)).data);
-    // More replies through the same read buffer, then look again at what was read first.
-    await Promise.all(paths.flatMap((path) => [zk.getData(path), zk.getData(path)]));
+    // More replies through the same read buffer, on this connection and on another client's (the
+    // process's connections share it), then look again at what was read first.
+    await using other = await connect();
+    const both = await Promise.all(
+      paths.flatMap((path) => [zk.getData(path), other.getData(path), other.getData(path)]),
+    );
+    const expected = (i: number) => Buffer.alloc(sizes[i]!, 0x41 + i);
     read.forEach((data, i) => {
       expect(data.length).toBe(sizes[i]);
-      expect(Buffer.from(data).equals(Buffer.alloc(sizes[i]!, 0x41 + i))).toBe(true);
+      expect(Buffer.from(data).equals(expected(i))).toBe(true);
     });
+    both.forEach(({ data }, j) => expect(Buffer.from(data).equals(expected(Math.floor(j / 3)))).toBe(true));
   });
 
   it("setData at a version returns the new Stat; BadVersion at an old one", async () => {
