@@ -11,8 +11,8 @@
  *   [len|frame A|len|fr][ame B .............. ][...B|len|frame C]
  *    '--- view ---'     '------- pieces of B, joined when complete -------'  '-- view --'
  *
- * A chunk may be `reused`: its memory is read into again once push() returns (a socket reading into one
- * buffer per connection). Its frames are then views the handler must copy from to keep anything, and the
+ * A chunk may be `reused`: its memory is read into again once push() returns (a socket reading into a
+ * buffer it keeps). Its frames are then views the handler must copy from to keep anything, and the
  * decoder copies the piece of a partial frame it holds on to.
  */
 import { DEFAULT_MAX_PACKET } from "./constants.js";
