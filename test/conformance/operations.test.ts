@@ -207,7 +207,9 @@ describe("reads and writes", () => {
       expect(data.length).toBe(sizes[i]);
       expect(Buffer.from(data).equals(expected(i))).toBe(true);
     });
-    both.forEach(({ data }, j) => expect(Buffer.from(data).equals(expected(Math.floor(j / 3)))).toBe(true));
+    for (const [j, { data }] of both.entries()) {
+      expect(Buffer.from(data).equals(expected(Math.floor(j / 3)))).toBe(true);
+    }
   });
 
   it("setData at a version returns the new Stat; BadVersion at an old one", async () => {
