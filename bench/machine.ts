@@ -105,6 +105,21 @@ export function stolenShare(from: CpuClock | null, to: CpuClock | null): number 
   return (to.stolen - from.stolen) / (to.total - from.total);
 }
 
+/**
+ * The scenarios with measured rounds above `over` stolen, as "`get-pipelined-100` 5 of 7 rounds (up to
+ * 22%)", or "none": their figures are the least to be trusted, even when the whole run's share is low.
+ */
+export function disturbedRounds(byScenario: ReadonlyMap<string, readonly number[]>, over: number): string {
+  const parts: string[] = [];
+  for (const [name, shares] of byScenario) {
+    const hit = shares.filter((share) => share > over);
+    if (hit.length > 0) {
+      parts.push(`\`${name}\` ${hit.length} of ${shares.length} rounds (up to ${percent(Math.max(...hit))})`);
+    }
+  }
+  return parts.length === 0 ? "none" : parts.join(", ");
+}
+
 /** "12%" for a share, "unknown" for null. */
 export function percent(share: number | null): string {
   return share === null ? "unknown" : `${(share * 100).toFixed(share < 0.1 ? 1 : 0)}%`;

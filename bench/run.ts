@@ -37,7 +37,15 @@ import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
 import { startIdleFill } from "./idle-fill.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
-import { cpuClock, describeMachine, loadAverage, machineMarkdown, percent, stolenShare } from "./machine.js";
+import {
+  cpuClock,
+  describeMachine,
+  disturbedRounds,
+  loadAverage,
+  machineMarkdown,
+  percent,
+  stolenShare,
+} from "./machine.js";
 import { type CacheBenchReport, runCacheScenarios, selectCacheScenarios } from "./recipes/cache/run.js";
 import * as failover from "./recipes/election-failover.js";
 import {
@@ -208,6 +216,8 @@ async function main(): Promise<void> {
 
   const skips: Skips = { clients: new Map(), pairs: [] };
   const network: NetworkResults = new Map();
+  /** Each network scenario's measured rounds: the share of the CPU time stolen during each. */
+  const stolenRounds = new Map<string, number[]>();
   const codec: CodecResults = new Map();
   let zookeeper = "not started (codec only)";
   /** The release line measured ("3.9"), which names the run's section of the results file. */
@@ -297,7 +307,9 @@ async function main(): Promise<void> {
       try {
         await warmServer(scenarios, ready, workers, lockSupport, knobs);
         for (const scenario of scenarios) {
-          await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, {
+          const stolen: number[] = [];
+          stolenRounds.set(scenario.name, stolen);
+          await runScenario(scenario, ready, workers, lockSupport, knobs, network, skips, stolen, {
             cpu: serverCpu,
             requests: serverRequests,
           });
@@ -342,6 +354,7 @@ async function main(): Promise<void> {
   }
 
   const stolen = stolenShare(clockBefore, cpuClock());
+  const disturbed = `Rounds with more than ${percent(STOLEN_WARNING)} of the CPU time stolen: ${disturbedRounds(stolenRounds, STOLEN_WARNING)}`;
   if (stolen !== null && stolen > STOLEN_WARNING) {
     log(`warning: ${percent(stolen)} of the CPU time went to other virtual machines; the figures are noisy`);
   }
@@ -357,7 +370,7 @@ async function main(): Promise<void> {
     for (const line of cacheReport?.json ?? []) process.stdout.write(`${line}\n`);
   } else {
     process.stdout.write(
-      `ZooKeeper: ${zookeeper}\nCPU time stolen by other virtual machines: ${percent(stolen)}\n\n`,
+      `ZooKeeper: ${zookeeper}\nCPU time stolen by other virtual machines: ${percent(stolen)}\n${disturbed}\n\n`,
     );
     process.stdout.write(
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine, knobs.idleFill),
@@ -370,6 +383,7 @@ async function main(): Promise<void> {
     machine.zookeeper = zookeeper;
     const report = [
       machineMarkdown(machine, commandLine(args), started, [loadBefore, loadAverage()], stolen),
+      `- ${disturbed}`,
       `- Knobs: ${knobs.rounds} rounds after ${knobs.warmup} warm-up, ${
         knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
@@ -398,6 +412,7 @@ async function runScenario(
   knobs: Knobs,
   results: NetworkResults,
   skips: Skips,
+  stolenRounds: number[],
   server: { cpu: (() => number) | null; requests: (() => Promise<number>) | null },
 ): Promise<void> {
   const serverCpu = server.cpu;
@@ -440,6 +455,7 @@ async function runScenario(
       if (knobs.pauseMs > 0) await sleep(knobs.pauseMs);
     }
     const stolen = stolenShare(clock, cpuClock());
+    if (!warmup && stolen !== null) stolenRounds.push(stolen);
     log(
       `${scenario.name} ${warmup ? "warm-up" : `round ${round - knobs.warmup + 1}/${knobs.rounds}`}: ${figures.join(", ")}${stolen === null ? "" : ` (stolen ${percent(stolen)})`}`,
     );
