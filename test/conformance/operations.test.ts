@@ -203,10 +203,10 @@ describe("reads and writes", () => {
       paths.flatMap((path) => [zk.getData(path), other.getData(path), other.getData(path)]),
     );
     const expected = (i: number) => Buffer.alloc(sizes[i]!, 0x41 + i);
-    read.forEach((data, i) => {
+    for (const [i, data] of read.entries()) {
       expect(data.length).toBe(sizes[i]);
       expect(Buffer.from(data).equals(expected(i))).toBe(true);
-    });
+    }
     for (const [j, { data }] of both.entries()) {
       expect(Buffer.from(data).equals(expected(Math.floor(j / 3)))).toBe(true);
     }
