@@ -3,10 +3,13 @@
  * line "go" on stdin runs one measured batch and prints its figures as one JSON line.
  *
  *   tsx bench/server-cost/client.ts <connect> <client> <path> <op: get|set> <depth> <ops> <rate ops/s, 0: unpaced>
+ *
+ * COST_BURN, inherited from run.ts, may name this client with a busy loop to run on every answer.
  */
 import { createInterface } from "node:readline";
 import { type ClientName, type Done, loadFactory, type Op } from "../clients/client.js";
 import { drive } from "../driver.js";
+import { burns } from "./burn.js";
 
 const [connect, name, path, opKind, depthArg, opsArg, rateArg] = process.argv.slice(2);
 const depth = Number(depthArg);
@@ -49,10 +52,23 @@ function paced(count: number): Promise<{ ops: number; errors: number }> {
   });
 }
 
+/** COST_BURN (see run.ts): this client spends that many µs of CPU more on every answer it gets. */
+const burnUs = burns(process.env.COST_BURN ?? "").get(name!) ?? 0;
+function burning(done: Done): Done {
+  if (burnUs === 0) return done;
+  return (error) => {
+    const until = performance.now() + burnUs / 1000;
+    while (performance.now() < until) {
+      // a busy loop: the CPU a slower client would spend here
+    }
+    done(error);
+  };
+}
+
 const batch = (count: number) =>
   rate > 0
     ? paced(count)
-    : drive((done) => client.issuer(op, done), {
+    : drive((done) => client.issuer(op, burning(done)), {
         depth,
         limit: { durationMs: 0, ops: count },
         latency: false,

@@ -10,10 +10,11 @@
  *   npx tsx bench/server-cost/run.ts
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
  *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
+ *   COST_BURN=zkwire:35 npx tsx bench/server-cost/run.ts            zkwire 35 µs of CPU slower per answer
  *
  * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
  * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
- * BENCH_IDLE_FILL (0).
+ * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -26,6 +27,7 @@ import { startIdleFill } from "../idle-fill.js";
 import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION } from "../knobs.js";
 import { serverCpuReader } from "../server-cpu.js";
 import { median, medianRatio } from "../stats.js";
+import { burns } from "./burn.js";
 
 const env = process.env;
 const clients = (env.COST_CLIENTS ?? "zkwire,node-zookeeper-client").split(",").map((s) => s.trim());
@@ -38,6 +40,9 @@ const ops = positive("COST_OPS", 60_000);
 const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
+const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
+for (const c of burn.keys())
+  if (!clients.includes(c)) throw new Error(`COST_BURN: ${c} is not one of COST_CLIENTS (${clients})`);
 
 function positive(name: string, fallback: number): number {
   const n = Number(env[name] ?? fallback);
@@ -175,7 +180,7 @@ for (const key of keys) {
   lines.push(`| ${[key, ...cells, ...ratios].join(" | ")} |`);
 }
 console.log(
-  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
+  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}${[...burn].map(([c, us]) => `, ${c} burning ${us} µs per answer`).join("")}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
 );
 console.log(lines.join("\n"));
 process.exit(0);
