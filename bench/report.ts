@@ -7,7 +7,7 @@ import type { ClientName } from "./clients/client.js";
 import { CODEC_IMPLS, type CodecImpl } from "./codec/cases.js";
 import type { RunResult } from "./ipc.js";
 import { MEMORY_SCENARIO } from "./scenarios.js";
-import { median, medianRatio } from "./stats.js";
+import { median, medianRatio, middleHalf, roundRatios, type Spread } from "./stats.js";
 
 /** Per scenario, per client: one result per measured round (null when that round failed). */
 export type NetworkResults = Map<string, Map<ClientName, (RunResult | null)[]>>;
@@ -41,7 +41,18 @@ export interface Row {
   serverRequestsPerOp: number | undefined;
   /** zkwire's figure divided by this client's, median of per-round ratios (rows of other clients). */
   zkwire:
-    | { opsPerSec: number; cpuUsPerOp: number; p50Us: number | undefined; serverUsPerOp: number | undefined }
+    | {
+        opsPerSec: number;
+        cpuUsPerOp: number;
+        p50Us: number | undefined;
+        serverUsPerOp: number | undefined;
+        /** The middle half of the per-round ratios: how far a ratio moved within this run. */
+        spread: {
+          opsPerSec: Spread | undefined;
+          cpuUsPerOp: Spread | undefined;
+          serverUsPerOp: Spread | undefined;
+        };
+      }
     | undefined;
 }
 
@@ -101,11 +112,17 @@ export function networkRows(results: NetworkResults): Row[] {
         zkwire: undefined,
       };
       if (zk !== undefined && client !== "zkwire") {
+        const ratios = (pick: (r: RunResult | null) => number) => roundRatios(zk.map(pick), rounds.map(pick));
         row.zkwire = {
           opsPerSec: medianRatio(zk.map(opsPerSec), rounds.map(opsPerSec)),
           cpuUsPerOp: medianRatio(zk.map(cpuPerOp), rounds.map(cpuPerOp)),
           p50Us: defined(medianRatio(zk.map(p50), rounds.map(p50))),
           serverUsPerOp: defined(medianRatio(zk.map(serverPerOp), rounds.map(serverPerOp))),
+          spread: {
+            opsPerSec: middleHalf(ratios(opsPerSec)),
+            cpuUsPerOp: middleHalf(ratios(cpuPerOp)),
+            serverUsPerOp: middleHalf(ratios(serverPerOp)),
+          },
         };
       }
       rows.push(row);
@@ -209,7 +226,10 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
     const r = find(scenario, client)?.zkwire;
     out.push({
       name: `${scenario}: zkwire acquisitions/s >= ${min} x ${label}`,
-      measured: r === undefined ? "not measured" : fmtRatio(r.opsPerSec, 3),
+      measured:
+        r === undefined
+          ? "not measured"
+          : `${fmtRatio(r.opsPerSec, 3)}${inParens(fmtSpread(r.spread.opsPerSec, min))}`,
       met: r === undefined ? undefined : r.opsPerSec >= min,
     });
   };
@@ -227,7 +247,7 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
       measured:
         r?.zkwire?.serverUsPerOp === undefined
           ? "not measured"
-          : `${fmtRatio(r.zkwire.serverUsPerOp, 3)} (${fmt(find(scenario, "zkwire")?.serverUsPerOp, 0)} against ${fmt(r.serverUsPerOp, 0)} µs; server requests per acquisition ${fmt(find(scenario, "zkwire")?.serverRequestsPerOp, 2)} against ${fmt(r.serverRequestsPerOp, 2)})`,
+          : `${fmtRatio(r.zkwire.serverUsPerOp, 3)} (${fmt(find(scenario, "zkwire")?.serverUsPerOp, 0)} against ${fmt(r.serverUsPerOp, 0)} µs; ${fmtSpread(r.zkwire.spread.serverUsPerOp, 1) || "no rounds"}; server requests per acquisition ${fmt(find(scenario, "zkwire")?.serverRequestsPerOp, 2)} against ${fmt(r.serverRequestsPerOp, 2)})`,
       met: r?.zkwire?.serverUsPerOp === undefined ? undefined : r.zkwire.serverUsPerOp <= 1,
     });
   }
@@ -261,7 +281,7 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
     measured:
       slowest === undefined
         ? "not measured"
-        : `lowest ${fmtRatio(slowest.zkwire!.opsPerSec, 3)} (${slowest.scenario}, ${pipelinedNzc.length} scenarios)`,
+        : `lowest ${fmtRatio(slowest.zkwire!.opsPerSec, 3)} in ${slowest.scenario}${inParens(fmtSpread(slowest.zkwire!.spread.opsPerSec, 1))}, of ${pipelinedNzc.length} scenarios`,
     met: slowest === undefined ? undefined : slowest.zkwire!.opsPerSec >= 1,
   });
   const costliest = worst((r) => r.zkwire!.serverUsPerOp, true);
@@ -270,7 +290,7 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
     measured:
       costliest === undefined
         ? "not measured"
-        : `highest ${fmtRatio(costliest.zkwire!.serverUsPerOp, 3)} (${costliest.scenario}); ${pipelinedNzc
+        : `highest ${fmtRatio(costliest.zkwire!.serverUsPerOp, 3)} in ${costliest.scenario}${inParens(fmtSpread(costliest.zkwire!.spread.serverUsPerOp, 1.02))}; ${pipelinedNzc
             .map((r) => `${r.scenario.replace("-pipelined-", "-")} ${fmtRatio(r.zkwire!.serverUsPerOp, 2)}`)
             .join(", ")}`,
     met: costliest === undefined ? undefined : costliest.zkwire!.serverUsPerOp! <= 1.02,
@@ -287,7 +307,7 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
     measured:
       heaviest === undefined
         ? "not measured"
-        : `highest ${fmtRatio(heaviest.zkwire!.cpuUsPerOp, 3)} (${heaviest.scenario}); ${vsFloor
+        : `highest ${fmtRatio(heaviest.zkwire!.cpuUsPerOp, 3)} in ${heaviest.scenario}${inParens(fmtSpread(heaviest.zkwire!.spread.cpuUsPerOp, 1.15))}; ${vsFloor
             .map((r) => `${r.scenario.replace("-pipelined-", "-")} ${fmtRatio(r.zkwire!.cpuUsPerOp, 2)}`)
             .join(", ")}`,
     met: heaviest === undefined ? undefined : heaviest.zkwire!.cpuUsPerOp <= 1.15,
@@ -301,7 +321,7 @@ export function targets(rows: readonly Row[], codec: readonly CodecRow[], server
         ? "not measured"
         : slower.length === 0
           ? `lowest ${fmtRatio(Math.min(...vsNzc.map((r) => r.zkwire!.opsPerSec)), 3)} (${vsNzc.length} scenarios)`
-          : `slower in ${slower.map((r) => `${r.scenario} (${fmtRatio(r.zkwire!.opsPerSec, 3)})`).join(", ")}`,
+          : `slower in ${slower.map((r) => `${r.scenario} ${fmtRatio(r.zkwire!.opsPerSec, 3)}${inParens(fmtSpread(r.zkwire!.spread.opsPerSec, 1))}`).join(", ")}`,
     met: vsNzc.length === 0 ? undefined : slower.length === 0,
   });
   return out;
@@ -318,6 +338,20 @@ function fmt(n: number | undefined, digits: number): string {
 }
 function fmtRatio(n: number | undefined, digits = 2): string {
   return n !== undefined && Number.isFinite(n) ? `${n.toFixed(digits)}x` : "—";
+}
+/**
+ * The middle half of a ratio's rounds, and whether the target's bound lies inside it (then this run
+ * cannot tell a miss from a hit: half its rounds moved more than the gap).
+ */
+function fmtSpread(spread: Spread | undefined, bound: number): string {
+  if (spread === undefined) return "";
+  const [low, high] = spread;
+  const inside = low <= bound && bound <= high ? `, ${fmtRatio(bound)} inside it` : "";
+  return `middle half of rounds ${fmtRatio(low)}-${fmtRatio(high)}${inside}`;
+}
+/** fmtSpread in parentheses, or nothing. */
+function inParens(text: string): string {
+  return text === "" ? "" : ` (${text})`;
 }
 function kb(bytes: number): string {
   return Number.isFinite(bytes) ? (bytes / 1024).toFixed(0) : "—";

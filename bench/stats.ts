@@ -17,7 +17,23 @@ export function percentileSorted(sorted: ArrayLike<number>, p: number): number {
 
 /** Ratio a/b per round, then their median: a round where both were disturbed still compares fairly. */
 export function medianRatio(a: readonly number[], b: readonly number[]): number {
+  return median(roundRatios(a, b));
+}
+
+/** The ratio a/b of each round (rounds where either figure is missing left out). */
+export function roundRatios(a: readonly number[], b: readonly number[]): number[] {
   const ratios: number[] = [];
-  for (let i = 0; i < Math.min(a.length, b.length); i++) ratios.push(a[i]! / b[i]!);
-  return median(ratios);
+  for (let i = 0; i < Math.min(a.length, b.length); i++) {
+    const r = a[i]! / b[i]!;
+    if (Number.isFinite(r)) ratios.push(r);
+  }
+  return ratios;
+}
+
+/** Lowest and highest value of the middle half (nearest-rank quartiles); undefined for no values. */
+export type Spread = readonly [low: number, high: number];
+export function middleHalf(values: readonly number[]): Spread | undefined {
+  const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (v.length === 0) return undefined;
+  return [percentileSorted(v, 25), percentileSorted(v, 75)];
 }
