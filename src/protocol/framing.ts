@@ -24,6 +24,12 @@ import { ZkProtocolError } from "./errors.js";
  */
 export type FrameHandler = (frame: Buffer, owned: boolean) => void;
 
+/**
+ * Receives one frame as bytes `[start, end)` of `buf`, without a view made for it; `owned` as for
+ * FrameHandler. (A view per frame is an object per reply; a session reads the range in place.)
+ */
+export type FrameRangeHandler = (buf: Buffer, start: number, end: number, owned: boolean) => void;
+
 export class FrameDecoder {
   /** Largest frame body accepted; a larger length prefix ends the stream with a ZkProtocolError. */
   readonly maxFrame: number;
@@ -48,6 +54,11 @@ export class FrameDecoder {
    * length; the decoder then stays failed (a stream cannot be resynchronised after a bad prefix).
    */
   push(chunk: Buffer, onFrame: FrameHandler, reused = false): void {
+    this.pushRanges(chunk, (buf, start, end, owned) => onFrame(buf.subarray(start, end), owned), reused);
+  }
+
+  /** push(), each frame handed on as a range of a buffer rather than a view of it. */
+  pushRanges(chunk: Buffer, onFrame: FrameRangeHandler, reused = false): void {
     if (this.failed) throw this.failed;
     let off = 0;
     if (this.piecesLength > 0) {
@@ -61,7 +72,7 @@ export class FrameDecoder {
       const start = off + 4;
       off = start + len;
       this.streamOffset += 4 + len;
-      onFrame(chunk.subarray(start, off), !reused);
+      onFrame(chunk, start, off, !reused);
     }
     if (off < end) {
       // Keep a view when the chunk is ours to hold (handed over once); a copy when it is read into again.
@@ -82,7 +93,7 @@ export class FrameDecoder {
    * Adds `chunk` to the pending frame. Returns the offset in `chunk` where the bytes after the completed
    * frame begin, or -1 when the frame is still incomplete (all of `chunk` was taken).
    */
-  private completePending(chunk: Buffer, onFrame: FrameHandler, reused: boolean): number {
+  private completePending(chunk: Buffer, onFrame: FrameRangeHandler, reused: boolean): number {
     this.pieces.push(chunk);
     this.piecesLength += chunk.length;
     if (this.piecesLength < 4) return this.holdLast(reused);
@@ -108,7 +119,7 @@ export class FrameDecoder {
     this.pieces = [];
     this.piecesLength = 0;
     this.streamOffset += total;
-    onFrame(frame, true);
+    onFrame(frame, 0, len, true);
     return consumedFromChunk;
   }
 

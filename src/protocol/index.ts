@@ -5,7 +5,7 @@
  */
 export * from "./constants.js";
 export { ZkProtocolError } from "./errors.js";
-export { FrameDecoder, type FrameHandler } from "./framing.js";
+export { FrameDecoder, type FrameHandler, type FrameRangeHandler } from "./framing.js";
 export {
   decode,
   encode,

@@ -12,10 +12,10 @@ export interface ConnectionHandlers {
   /** The socket is open (TLS: handshake done); the session may write. */
   onOpen(): void;
   /**
-   * A whole frame; throwing ends the connection with that error. `owned`: its memory stays as it is;
-   * otherwise it is read into again once this returns (copy what you keep).
+   * A whole frame, bytes `[start, end)` of `buf`; throwing ends the connection with that error. `owned`:
+   * its memory stays as it is; otherwise it is read into again once this returns (copy what you keep).
    */
-  onFrame(frame: Buffer, owned: boolean): void;
+  onFrame(buf: Buffer, start: number, end: number, owned: boolean): void;
   /** The socket can take more after a write returned false. */
   onDrain(): void;
   /** Called once, after which nothing else is called. */
@@ -85,8 +85,8 @@ export class Connection {
   }
 
   /** The decoder's frame handler, bound once rather than a closure per read. */
-  private readonly onFrame = (frame: Buffer, owned: boolean): void => {
-    if (!this.closed) this.handlers.onFrame(frame, owned);
+  private readonly onFrame = (buf: Buffer, start: number, end: number, owned: boolean): void => {
+    if (!this.closed) this.handlers.onFrame(buf, start, end, owned);
   };
 
   private opened(): void {
@@ -97,7 +97,7 @@ export class Connection {
     if (this.closed) return;
     this.lastReceived = this.clock.now();
     try {
-      this.decoder.push(chunk, this.onFrame, reused);
+      this.decoder.pushRanges(chunk, this.onFrame, reused);
     } catch (err) {
       this.end(err as Error);
     }

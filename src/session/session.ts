@@ -453,17 +453,17 @@ export class Session {
             this.handshaking = true;
             conn.write(this.connectFrame());
           },
-          onFrame: (frame, owned) => {
+          onFrame: (buf, start, end, owned) => {
             if (this.handshaking) {
               this.clock.clearTimeout(connectTimer);
-              established = this.handshake(conn, frame);
+              established = this.handshake(conn, new JuteReader(buf, "ConnectResponse", start, end));
               // With SASL, the session is ready for its caller once the exchange succeeded.
               if (established) {
                 if (this.sasl === null) onEstablished();
                 else this.sasl.ready = onEstablished;
               }
             } else {
-              this.reply(frame, owned);
+              this.reply(buf, start, end, owned);
             }
           },
           onDrain: () => this.depot.drained(),
@@ -496,12 +496,13 @@ export class Session {
   }
 
   /** The server's answer to the ConnectRequest. True when the session is established. */
-  private handshake(conn: Connection, frame: Buffer): boolean {
+  private handshake(conn: Connection, r: JuteReader): boolean {
     this.handshaking = false;
-    if (frame.length === REPLY_HEADER_SIZE) {
+    if (r.remaining === REPLY_HEADER_SIZE) {
       // Not a ConnectResponse: an error reply. A read-only server (3.7+) answers this way, NotReadOnly,
       // when it cannot give out local sessions.
-      const err = ReplyHeader.read(new JuteReader(frame, "ReplyHeader")).err;
+      r.record = "ReplyHeader";
+      const err = ReplyHeader.read(r).err;
       const hint =
         err === ErrorCode.NotReadOnly
           ? "; a read-only server needs localSessionsEnabled=true to serve sessions"
@@ -512,7 +513,7 @@ export class Session {
         `the server refused the session: ${codeName(err)}${hint}`,
       );
     }
-    const res = ConnectResponse.read(new JuteReader(frame, "ConnectResponse"));
+    const res = ConnectResponse.read(r);
     if (res.timeOut <= 0) {
       // The server no longer knows this session: it expired while we were away.
       this.terminate(
@@ -653,9 +654,9 @@ export class Session {
   // ---------------------------------------------------------------------------------------------
   // Replies
 
-  /** `owned`: nothing writes to the frame's memory again (see Connection's onFrame). */
-  private reply(frame: Buffer, owned: boolean): void {
-    const r = new JuteReader(frame, "ReplyHeader");
+  /** The frame `[start, end)` of `buf`. `owned`: nothing writes to its memory again (Connection's onFrame). */
+  private reply(buf: Buffer, start: number, end: number, owned: boolean): void {
+    const r = new JuteReader(buf, "ReplyHeader", start, end);
     r.exclusive = owned;
     const xid = r.int();
     const zxid = r.long();

@@ -110,6 +110,26 @@ describe("FrameDecoder", () => {
     expect(decoder.buffered).toBe(0);
   });
 
+  it("pushRanges hands on the chunk itself with each frame's bounds, and a joined frame whole", () => {
+    const a = frame(Buffer.from("first"));
+    const b = frame(Buffer.from("second"));
+    const c = frame(Buffer.from("third"));
+    const chunk = Buffer.concat([a, b, c.subarray(0, 5)]);
+    const seen: [Buffer, number, number, boolean][] = [];
+    const decoder = new FrameDecoder();
+    decoder.pushRanges(chunk, (buf, start, end, owned) => seen.push([buf, start, end, owned]), true);
+    expect(seen).toHaveLength(2);
+    expect(seen[0]![0]).toBe(chunk);
+    expect(seen[0]!.slice(1)).toEqual([4, 9, false]);
+    expect(seen[1]![0]).toBe(chunk);
+    expect(seen[1]!.slice(1)).toEqual([13, 19, false]);
+    chunk.fill(0); // a reused chunk is read into again: the held piece of the third frame was copied
+    decoder.pushRanges(c.subarray(5), (buf, start, end, owned) => seen.push([buf, start, end, owned]));
+    const [joined, start, end, owned] = seen[2]!;
+    expect(joined.toString("latin1", start, end)).toBe("third");
+    expect([start, end, owned]).toEqual([0, 5, true]);
+  });
+
   it("refuses a negative length and a length over the maximum, with the stream offset", () => {
     const ok = frame(Buffer.from("x"));
     const negative = Buffer.from("ffffff00", "hex");
