@@ -20,14 +20,14 @@ import {
   OpCode,
   WatcherType,
 } from "../protocol/constants.js";
-import { encodeRequest, type Operation, Operations } from "../protocol/operations.js";
+import { type Operation, Operations, requestSize } from "../protocol/operations.js";
 import type { ClientInfo } from "../protocol/records/client-info.js";
 import type { GetChildren2Response } from "../protocol/records/get-children.js";
 import type { GetDataResponse } from "../protocol/records/get-data.js";
 import type { MultiOp, MultiResult } from "../protocol/records/multi.js";
 import type { Stat } from "../protocol/records/stat.js";
 import { parseConnectString } from "../session/connect-string.js";
-import type { Failure, WatchRegistration } from "../session/depot.js";
+import { encodeFrame, type Failure, type Frame, type WatchRegistration } from "../session/depot.js";
 import { type Logger, silentLogger } from "../session/logger.js";
 import { joinPath, parentOf, toClientPath } from "../session/paths.js";
 import type { SaslMechanismFactory } from "../session/sasl/mechanism.js";
@@ -828,17 +828,17 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
   // -----------------------------------------------------------------------------------------------
   // Internals
 
-  /** Encodes a request frame, refusing (before anything is sent) one the server would not accept. */
-  #frame<Req>(operation: Operation<Req, unknown>, value: Req, op: string, path: string | undefined): Buffer {
-    const frame = encodeRequest(operation, value);
-    if (frame.length - 4 > this.#maxRequestSize) {
+  /** Encodes a request frame, refusing (before anything is sent or encoded) one the server would not accept. */
+  #frame<Req>(operation: Operation<Req, unknown>, value: Req, op: string, path: string | undefined): Frame {
+    const size = requestSize(operation, value);
+    if (size - 4 > this.#maxRequestSize) {
       throw new ZkArgumentError(
-        `${op}${path === undefined ? "" : ` ${path}`}: request of ${frame.length - 4} bytes exceeds the maximum of ` +
+        `${op}${path === undefined ? "" : ` ${path}`}: request of ${size - 4} bytes exceeds the maximum of ` +
           `${this.#maxRequestSize} (the server's jute.maxbuffer); data can be at most ` +
-          `${this.#maxRequestSize - (frame.length - 4 - dataLength(value))} bytes here`,
+          `${this.#maxRequestSize - (size - 4 - dataLength(value))} bytes here`,
       );
     }
-    return frame;
+    return encodeFrame(operation, value, 0, size);
   }
 
   async #call<Req, Res>(

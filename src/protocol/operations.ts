@@ -89,12 +89,36 @@ const HEADER = 12;
  * its exact size.
  */
 export function encodeRequest<Req>(operation: Operation<Req, unknown>, value: Req, xid = 0): Buffer {
-  const record = operation.request;
-  const size = HEADER + (record === null ? 0 : record.size(value));
+  const size = requestSize(operation, value);
   const w = JuteWriter.alloc(size);
+  writeRequest(w, operation, value, size, xid);
+  return w.buf;
+}
+
+/** The bytes of a request's frame, its length prefix included. */
+export function requestSize<Req>(operation: Operation<Req, unknown>, value: Req): number {
+  const record = operation.request;
+  return HEADER + (record === null ? 0 : record.size(value));
+}
+
+/**
+ * Writes a request's frame of `size` bytes (requestSize's) at the writer's position. Throws, having
+ * written past the frame, if the record's write disagrees with its size: a bug, never silently a frame
+ * the server would misread.
+ */
+export function writeRequest<Req>(
+  w: JuteWriter,
+  operation: Operation<Req, unknown>,
+  value: Req,
+  size: number,
+  xid: number,
+): void {
+  const start = w.pos;
   w.int(size - 4);
   w.int(xid);
   w.int(operation.opcode);
-  if (record !== null) record.write(w, value);
-  return w.buf;
+  if (operation.request !== null) operation.request.write(w, value);
+  if (w.pos - start !== size) {
+    throw new Error(`${operation.name}: wrote ${w.pos - start} bytes of a ${size}-byte frame`);
+  }
 }

@@ -6,6 +6,11 @@
  *              (encoded at call time;                                     (answered in order: the head
  *               xid patched in at write)                                   must carry the reply's xid)
  *
+ * Frames are encoded end to end into shared chunks (encodeFrame), so the requests a session makes in one
+ * tick usually lie side by side and leave as one slice of a chunk, with no buffer made per request and
+ * none joined per write. The frames of other sessions of the process, or one aborted, split a run: the
+ * runs are then joined.
+ *
  * A request's xid is assigned when it is written, so xids on the wire always increase. ZooKeeper answers
  * one connection's requests in order, so `written` is a FIFO and answer(xid) checks its head instead of
  * searching a map: a reply for any other xid means the stream cannot be trusted, and the connection ends.
@@ -22,7 +27,8 @@
 
 import { ZkProtocolError } from "../errors.js";
 import { Xid } from "../protocol/constants.js";
-import type { AnyOperation } from "../protocol/operations.js";
+import { JuteWriter } from "../protocol/jute.js";
+import { type AnyOperation, type Operation, requestSize, writeRequest } from "../protocol/operations.js";
 import type { Watcher, WatchKind } from "./watches.js";
 
 /** Why a request failed: a ZooKeeper error code (server's or the client's own) and optional words. */
@@ -48,11 +54,46 @@ export const RequestStatus = {
 } as const;
 export type RequestStatus = (typeof RequestStatus)[keyof typeof RequestStatus];
 
+/** A request's whole frame, length prefix included: bytes `[start, end)` of `buf`; its xid at start + 4. */
+export interface Frame {
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Chunks frames are encoded into; a frame larger than OWN_BUFFER gets a buffer of its own. */
+const CHUNK = 64 * 1024;
+const OWN_BUFFER = 8 * 1024;
+/** The chunk being filled, shared by every session of the process; `arena.pos` is its first free byte. */
+let arena: JuteWriter | null = null;
+
+/**
+ * Encodes a request frame (xid 0: numbered when written; else a reserved xid) after the last one in the
+ * shared chunk. Written bytes are never written again except the xid, before the frame leaves; a chunk
+ * that is full is left to the frames in it, and freed with the last of them.
+ */
+export function encodeFrame<Req>(
+  operation: Operation<Req, unknown>,
+  value: Req,
+  xid = 0,
+  size = requestSize(operation, value),
+): Frame {
+  let w: JuteWriter;
+  if (size > OWN_BUFFER) {
+    w = JuteWriter.alloc(size);
+  } else {
+    if (arena === null || arena.buf.length - arena.pos < size) arena = JuteWriter.alloc(CHUNK);
+    w = arena;
+  }
+  const start = w.pos;
+  writeRequest(w, operation, value, size, xid);
+  return { buf: w.buf, start, end: w.pos };
+}
+
 export interface Pending {
   /** What the request is: its opcode, and the record its reply is decoded with. */
   readonly op: AnyOperation;
-  /** The whole frame, length prefix included; the xid sits at offset 4. */
-  readonly frame: Buffer;
+  readonly frame: Frame;
   xid: number;
   status: RequestStatus;
   readonly watch: WatchRegistration | null;
@@ -107,7 +148,7 @@ const MAX_XID = 0x7fffffff;
 /** The one place a request record is built. `xid` 0: numbered when written; else a reserved xid. */
 export function request(
   op: AnyOperation,
-  frame: Buffer,
+  frame: Frame,
   watch: WatchRegistration | null,
   resolve: (value: unknown) => void,
   reject: (failure: Failure) => void,
@@ -209,30 +250,46 @@ export class Depot {
   /** flush, bound once rather than a closure per scheduled flush. */
   private readonly flushNow = (): void => this.flush();
 
-  /** Writes every queued request in one socket write, assigning xids in order. */
+  /**
+   * Writes every queued request in one socket write, assigning xids in order. Frames that lie side by
+   * side in one buffer leave as one slice of it; separate runs are joined.
+   */
   flush(): void {
     this.flushScheduled = false;
     const write = this.sink;
     if (write === null || this.held || this.congested) return;
-    const frames: Buffer[] = [];
+    let runs: Buffer[] | null = null;
+    let run: Buffer | null = null;
+    let runStart = 0;
+    let runEnd = 0;
     let bytes = 0;
     for (let p = this.toWrite.shift(); p !== undefined; p = this.toWrite.shift()) {
       if (p.status === RequestStatus.Done) continue; // aborted before it was written
+      const f = p.frame;
       if (p.xid === Xid.auth) {
         this.authWritten.push(p);
       } else if (p.xid === 0) {
         // A numbered request: its xid is decided now, so xids on the wire always increase.
         p.xid = this.nextXid();
-        p.frame.writeInt32BE(p.xid, 4);
+        f.buf.writeInt32BE(p.xid, f.start + 4);
         this.written.push(p);
       }
       p.status = RequestStatus.Written;
       this.onWrite(p);
-      frames.push(p.frame);
-      bytes += p.frame.length;
+      bytes += f.end - f.start;
+      if (f.buf === run && f.start === runEnd) {
+        runEnd = f.end;
+        continue;
+      }
+      if (run !== null) (runs ??= []).push(run.subarray(runStart, runEnd));
+      run = f.buf;
+      runStart = f.start;
+      runEnd = f.end;
     }
-    if (frames.length === 0) return;
-    if (!write(frames.length === 1 ? frames[0]! : Buffer.concat(frames, bytes))) this.congested = true;
+    if (run === null) return;
+    const last = run.subarray(runStart, runEnd);
+    if (runs !== null) runs.push(last);
+    if (!write(runs === null ? last : Buffer.concat(runs, bytes))) this.congested = true;
   }
 
   /**

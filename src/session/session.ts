@@ -35,7 +35,9 @@ import { type ConnectString, formatHost, type HostAddress, HostList } from "./co
 import { Connection } from "./connection.js";
 import {
   Depot,
+  encodeFrame,
   type Failure,
+  type Frame,
   finish,
   type Pending,
   RequestStatus,
@@ -241,14 +243,14 @@ export class Session {
   // Requests
 
   /**
-   * Queues a request frame (from `encodeRequest`) now: its place in the session's order is decided by
+   * Queues a request frame (from `encodeFrame`) now: its place in the session's order is decided by
    * this call. Resolves with the decoded reply; rejects with a Failure (the client layer turns it into a
    * ZooKeeperError), or with the signal's reason when aborted.
    */
   submit<Res>(
     // biome-ignore lint/suspicious/noExplicitAny: the request's type is checked where the frame is encoded
     operation: Operation<any, Res>,
-    frame: Buffer,
+    frame: Frame,
     options: SubmitOptions = {},
   ): Promise<Res> {
     const refused = this.refusal();
@@ -292,10 +294,9 @@ export class Session {
     const conn = this.connection;
     if (conn !== null && isConnected(this.stateValue) && !this.handshaking) {
       let timer: unknown;
-      const closing = this.submit(
-        Operations.closeSession,
-        encodeRequest(Operations.closeSession, null),
-      ).catch(() => undefined);
+      const closing = this.submit(Operations.closeSession, encodeFrame(Operations.closeSession, null)).catch(
+        () => undefined,
+      );
       const bound = new Promise<void>((r) => {
         timer = this.clock.setTimeout(
           r,
@@ -568,7 +569,7 @@ export class Session {
 
   private authPending(entry: AuthEntry, resolve: () => void, reject: (f: Failure) => void): Pending {
     const value = { type: AUTH_PACKET_TYPE, scheme: entry.scheme, auth: entry.auth };
-    const frame = encodeRequest(Operations.auth, value, Xid.auth);
+    const frame = encodeFrame(Operations.auth, value, Xid.auth);
     return request(Operations.auth, frame, null, resolve, reject, Xid.auth);
   }
 

@@ -19,8 +19,15 @@
  * Nothing else reads or edits its tables.
  */
 import { ErrorCode, WatcherType, Xid } from "../protocol/constants.js";
-import { encodeRequest, Operations } from "../protocol/operations.js";
-import { type Failure, type Pending, request, type WatchRegistration } from "./depot.js";
+import { Operations } from "../protocol/operations.js";
+import {
+  encodeFrame,
+  type Failure,
+  type Frame,
+  type Pending,
+  request,
+  type WatchRegistration,
+} from "./depot.js";
 import type { Logger } from "./logger.js";
 import { parentOf } from "./paths.js";
 import type { KeeperStateName } from "./state.js";
@@ -185,7 +192,7 @@ const ignore = () => {};
 export interface WatchSession {
   /** Sends a removeWatches frame; rejects with a Failure. */
   removeWatches(
-    frame: Buffer,
+    frame: Frame,
     options?: { signal?: AbortSignal | undefined; timeout?: number | undefined },
   ): Promise<void>;
   /** The session's state as carried in events. */
@@ -233,7 +240,7 @@ export class WatchManager {
     kinds: readonly WatchKind[],
     watcher: Watcher | undefined,
     local: boolean,
-    frame: Buffer,
+    frame: Frame,
     options: { signal?: AbortSignal | undefined; timeout?: number | undefined },
   ): Promise<void> {
     const registry = this.registry;
@@ -299,11 +306,11 @@ export class WatchManager {
     if (state !== "SyncConnected" && state !== "ConnectedReadOnly") return;
     const type = kind === "persistentRecursive" ? WatcherType.PersistentRecursive : WatcherType.Persistent;
     try {
-      await this.session.removeWatches(encodeRequest(Operations.removeWatches, { path, type }));
+      await this.session.removeWatches(encodeFrame(Operations.removeWatches, { path, type }));
     } catch (f) {
       if ((f as Failure | undefined)?.code !== ErrorCode.MarshallingError || f instanceof Error) return;
       if (ALL_KINDS.some((k) => this.registry.has(k, path))) return;
-      const any = encodeRequest(Operations.removeWatches, { path, type: WatcherType.Any });
+      const any = encodeFrame(Operations.removeWatches, { path, type: WatcherType.Any });
       await this.session.removeWatches(any).catch(ignore);
     }
   }
@@ -327,8 +334,8 @@ export class WatchManager {
       // Older servers (3.5) know only SetWatches; use SetWatches2 only when it is needed.
       const frame =
         persistent.length === 0 && recursive.length === 0
-          ? encodeRequest(Operations.setWatches, oneShots, Xid.setWatches)
-          : encodeRequest(
+          ? encodeFrame(Operations.setWatches, oneShots, Xid.setWatches)
+          : encodeFrame(
               Operations.setWatches2,
               { ...oneShots, persistentWatches: persistent, persistentRecursiveWatches: recursive },
               Xid.setWatches,

@@ -11,10 +11,11 @@ import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
 import { OpCode, Xid } from "../../src/protocol/constants.js";
 import { encode } from "../../src/protocol/jute.js";
-import { encodeRequest, Operations } from "../../src/protocol/operations.js";
+import { Operations } from "../../src/protocol/operations.js";
 import { ConnectResponse } from "../../src/protocol/records/connect.js";
 import type { Clock, SocketLike, Transport } from "../../src/session/clock.js";
 import { parseConnectString } from "../../src/session/connect-string.js";
+import { encodeFrame } from "../../src/session/depot.js";
 import { silentLogger } from "../../src/session/logger.js";
 import { Session } from "../../src/session/session.js";
 
@@ -160,7 +161,7 @@ describe("timer rules (manual clock, no server)", () => {
   it("a request written meanwhile pushes the ping back: T/3 counts from the last write", async () => {
     const { clock, socket, session } = await established(3_000);
     await clock.advance(600);
-    session.submit(Operations.sync, encodeRequest(Operations.sync, { path: "/" })).catch(() => undefined);
+    session.submit(Operations.sync, encodeFrame(Operations.sync, { path: "/" })).catch(() => undefined);
     await settle();
     expect(socket.requests()).toEqual([[1, OpCode.sync]]);
     await clock.advance(999); // 1599
@@ -215,7 +216,7 @@ describe("timer rules (manual clock, no server)", () => {
     socket.emit("close"); // the server went away at 500; last heard from at 0
     await settle();
     expect(session.state.kind).toBe("disconnected");
-    const pending = session.submit(Operations.sync, encodeRequest(Operations.sync, { path: "/" }));
+    const pending = session.submit(Operations.sync, encodeFrame(Operations.sync, { path: "/" }));
     const outcome = pending.then(
       () => "resolved",
       (f: { code: number }) => f.code,
