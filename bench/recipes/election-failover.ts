@@ -15,7 +15,7 @@
  *     the server deletes the child at once.
  *   Measured: from that clock reading to the follower's own clock reading when it learns it leads
  *   (zkwire: awaitLeadership resolving in the parent; Curator: its isLeader callback in the follower's
- *   JVM). Wall-clock microseconds: every process on one host reads the same clock.
+ *   JVM). Monotonic-clock microseconds: every process on one host reads the same clock.
  * Rounds rotate the client order (BENCH_ROUNDS after BENCH_WARMUP); figures are medians.
  */
 import { type ChildProcess, spawn } from "node:child_process";
@@ -49,7 +49,7 @@ export interface FailoverResults {
   readonly skipped: Map<FailoverClient, string>;
 }
 
-const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** A participant process with a JSON-lines protocol (LatchPeer.java's). */
 interface Participant {

@@ -12,7 +12,7 @@ import { LeaderLatch, ZooKeeper } from "../../src/index.js";
 const [connect, path, id, sessionTimeout] = process.argv.slice(2) as [string, string, string, string];
 const emit = (event: string, fields: object = {}) =>
   process.stdout.write(`${JSON.stringify({ event, id, ...fields })}\n`);
-const nowUs = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 const zk = await ZooKeeper.connect(connect, { sessionTimeout: Number(sessionTimeout) });
 const latch = new LeaderLatch(zk, path, { id });

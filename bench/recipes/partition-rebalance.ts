@@ -7,7 +7,7 @@
  * test/peers/kazoo/partitioner.py for kazoo; the same protocol) join one path and split the items. Once
  * all 4 hold their share, the first is killed with SIGKILL. The figure is the time from the kill to the
  * moment the last of the 3 survivors reports ACQUIRED with the 3 shares covering every item again
- * (wall-clock microseconds of one host, stamped by the members themselves).
+ * (monotonic-clock microseconds of one host, stamped by the members themselves).
  *
  * What bounds it: the killed member's party node and item locks go only when the server expires its
  * session, the session timeout after it last heard from it (a ping, up to about a third of the timeout
@@ -168,7 +168,7 @@ async function until(
   }
 }
 
-const micros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const micros = () => Number(process.hrtime.bigint() / 1000n);
 
 type Launcher = (args: string[]) => ChildProcess;
 

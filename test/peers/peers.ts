@@ -18,7 +18,7 @@
  * CONNECT LOCK_PATH COUNTER_PATH ITERATIONS ID [HOLD_MS], JSON lines on stdout, exit 0 after "done".
  * The counter is the proof of mutual exclusion: every critical section does a version-checked
  * read-increment-write, so an overlap shows up as a BadVersion ("conflict") or a final count short of the
- * number of acquisitions. The wall-clock enter/exit times are a second, weaker check.
+ * number of acquisitions. The enter/exit times (the monotonic clock) are a second, weaker check.
  *
  * The JVM runs a precompiled class rather than the single-file source launcher, which compiles the file
  * in memory at every start. Measured on a 2-core box, whole run of 5 iterations: source launcher ~1.35 s,
@@ -442,7 +442,7 @@ export interface EnterEvent extends EventBase {
   /** Counter value and version read inside the critical section. */
   readonly value: number;
   readonly version: number;
-  /** Wall-clock microseconds since the Unix epoch. */
+  /** Microseconds of the machine's monotonic clock (CLOCK_MONOTONIC), comparable across its processes. */
   readonly t: number;
 }
 export interface ConflictEvent extends EventBase {
@@ -840,7 +840,7 @@ export interface RoundSummary {
   readonly acquired: number;
   /** BadVersion on the counter inside a critical section: proof that exclusion failed. */
   readonly conflicts: number;
-  /** Intersecting critical sections by wall clock: a second, weaker sign of the same. */
+  /** Intersecting critical sections by their times: a second, weaker sign of the same. */
   readonly overlaps: readonly Overlap[];
   /** Every lock node name an acquisition reported, in sequence order. */
   readonly nodes: readonly string[];

@@ -1,7 +1,7 @@
 /**
  * One double barrier, members from three clients in their own processes: kazoo DoubleBarrier (Python),
  * Curator DistributedDoubleBarrier (Java) and zkwire DoubleBarrier (child Node processes). The test lets
- * members enter one at a time, 300 ms apart, and checks with their wall clocks (one host) that no member
+ * members enter one at a time, 300 ms apart, and checks with their clocks (the monotonic clock of one host) that no member
  * got in before the last one had started to enter; then the same for leaving.
  */
 import { randomUUID } from "node:crypto";

@@ -1,6 +1,6 @@
 /**
  * Elections shared with the peers, through faults, judged from every participant's own record of when
- * it led (wall-clock µs; every process on one host reads the same clock):
+ * it led (µs of the monotonic clock; every process on one host reads the same clock):
  * - zkwire LeaderLatch and Curator LeaderLatch (Java) participants in one latch: Curator's layout,
  *   both sides see the same leader and participants; exactly one leader at any time through a Curator
  *   leader killed with kill -9, a zkwire leader cut off until its session expires (it re-enters with a
@@ -46,9 +46,9 @@ afterAll(async () => {
   await admin.close();
 });
 
-/** Wall-clock microseconds, as the peers log them. */
+/** Monotonic-clock microseconds, as the peers log them (test/peers/curator/PeerIo.java says why). */
 function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 interface Interval {

@@ -1,11 +1,11 @@
 /**
  * Helpers of the semaphore and read-write lock tests: peer holders (test/peers/curator/HolderPeer.java,
- * test/peers/kazoo/holder.py) and zkwire holders log when they held ("acquired" .. "released", wall-clock
+ * test/peers/kazoo/holder.py) and zkwire holders log when they held ("acquired" .. "released", monotonic-clock
  * microseconds of one host), and one judge counts how many held at once.
  */
 import type { ContenderHandle, PeerEvent } from "../peers/peers.js";
 
-export const nowMicros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+export const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
 
 export interface Hold {
   readonly id: string;

@@ -80,9 +80,9 @@ async function zkwireContender(id: string, naming: LockNaming, lockPath: string,
   return events;
 }
 
-/** Wall-clock microseconds, monotonic within this process (the peers log the same unit). */
+/** Monotonic-clock microseconds, as the peers log them (test/peers/curator/PeerIo.java says why). */
 function nowUs(): number {
-  return Math.round((performance.timeOrigin + performance.now()) * 1000);
+  return Number(process.hrtime.bigint() / 1000n);
 }
 
 async function mixedRound(

@@ -4,7 +4,7 @@
  *
  *   java DoubleBarrierPeer CONNECT PATH MEMBERS ID
  *
- * Protocol: JSON lines on stdout, "t" in wall-clock microseconds since the epoch. {"event":"ready"} once
+ * Protocol: JSON lines on stdout, "t" in monotonic-clock microseconds (PeerIo.micros). {"event":"ready"} once
  * connected. On the line "enter": {"event":"entering","t":...}, enter(), {"event":"entered","t":...}; on
  * "leave": {"event":"leaving","t":...}, leave(), {"event":"left","t":...}, {"event":"done"}, exit 0.
  * {"event":"error","message":...} and exit 1 on failure (exit 2: wrong arguments). Every line carries

@@ -5,7 +5,7 @@
  *   java ... HolderPeer CONNECT RECIPE PATH ID
  *     RECIPE: "semaphore:<maxLeases>" | "read" | "write"
  *
- * Commands on stdin, answers on stdout (one JSON object per line; "t" = wall-clock microseconds since the
+ * Commands on stdin, answers on stdout (one JSON object per line; "t" = monotonic-clock microseconds, PeerIo.micros, since the
  * Unix epoch, comparable across processes of one host):
  *   (start)            -> {"event":"ready","id":ID}
  *   "acquire"          -> {"event":"acquired","id":ID,"t":..}      blocks until held

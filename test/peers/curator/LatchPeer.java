@@ -11,7 +11,7 @@
  *   {"event":"leader","id":..,"n":..,"leader":..,"participants":[..],"has":true|false}   answer to "leader"
  *   {"event":"closed","id":..,"t":..}          after "close" (CloseMode.NOTIFY_LEADER), then exit 0
  *   {"event":"error","id":..,"message":..}     then exit 1
- * "t" is wall-clock microseconds since the Unix epoch (comparable across processes on one host).
+ * "t" is microseconds of the monotonic clock (PeerIo.micros; comparable across processes on one host).
  * stdin commands: "leader" (report what Curator sees: the leader's id and every participant's, in
  * order), "close", "closeSession" (close the Curator client, not the latch: {"event":"closing","t":..}
  * first, {"event":"sessionClosed"} after, then exit 0), "quit". The plumbing is PeerIo's.

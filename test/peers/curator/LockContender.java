@@ -17,7 +17,7 @@
  *   {"event":"exit","id":..,"n":..,"node":..,"value":..,"t":..}
  *   {"event":"done","id":..,"acquired":..,"conflicts":..,"ms":..}       then exit 0
  *   {"event":"error","id":..,"message":..}                              then exit 1 (2: bad arguments)
- * "t" is wall-clock microseconds since the Unix epoch: every process on one host reads the same clock,
+ * "t" is microseconds of the monotonic clock (as PeerIo.micros): every process on one host reads the same clock,
  * so enter/exit intervals of different processes can be compared, to a few microseconds.
  *
  * --gate: after "ready", wait for a line "go" on stdin, so contenders that start at different speeds
@@ -30,7 +30,6 @@
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
-import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -249,9 +248,9 @@ public class LockContender {
         }
     }
 
+    /** As PeerIo.micros: the monotonic clock, which every process of the machine reads alike. */
     private static long nowMicros() {
-        Instant now = Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+        return System.nanoTime() / 1_000L;
     }
 
     // --- output -----------------------------------------------------------------------------------------

@@ -12,7 +12,13 @@
  *   stdin(), waitFor(..)  the commands, one per line, UTF-8
  *   event(name), emit(..) JSON lines on stdout, {"event":NAME,"id":ID,...}, one writer at a time, flushed
  *   println(line)         a line written some other way, under the same rule
- *   micros()              wall-clock microseconds since the Unix epoch, comparable across processes
+ *   micros()              microseconds of the monotonic clock (CLOCK_MONOTONIC), comparable across processes
+ *
+ * Times that processes compare are all of the machine's monotonic clock: System.nanoTime here,
+ * time.monotonic_ns in the kazoo peers, process.hrtime in Node, all CLOCK_MONOTONIC on Linux. Not the
+ * wall clock: Node's only microsecond wall clock (performance.timeOrigin + now()) is the wall clock at its
+ * start plus monotonic time since, so it parts from the wall clock the JVM and Python read whenever the
+ * system's clock is stepped or slewed while a test runs.
  *
  * Every program's own header comment is its protocol.
  */
@@ -134,8 +140,7 @@ final class PeerIo {
     }
 
     static long micros() {
-        java.time.Instant now = java.time.Instant.now();
-        return now.getEpochSecond() * 1_000_000L + now.getNano() / 1_000;
+        return System.nanoTime() / 1_000L;
     }
 
     /**

@@ -20,7 +20,7 @@
  *                                                            when interrupted)
  *   {"event":"done","id":..,"leaderships":..,"conflicts":..} after ROUNDS or "quit", then exit 0
  *   {"event":"error","id":..,"message":..}                   then exit 1
- * "t" is wall-clock microseconds since the Unix epoch (comparable across processes on one host).
+ * "t" is microseconds of the monotonic clock (PeerIo.micros; comparable across processes on one host).
  * stdin commands: "go" (with --gate: start the selector), "quit" (close the selector, interrupting a
  * leadership in progress, then the client).
  */

@@ -2,7 +2,7 @@
 
     python double_barrier_peer.py CONNECT PATH MEMBERS ID
 
-Protocol: JSON lines on stdout, "t" in wall-clock microseconds since the epoch (comparable across the
+Protocol: JSON lines on stdout, "t" in microseconds of the monotonic clock (comparable across the
 processes of one host). {"event":"ready"} once connected. Then on the line "enter" on stdin:
 {"event":"entering","t":...}, DoubleBarrier.enter(), {"event":"entered","t":...}; on the line "leave":
 {"event":"leaving","t":...}, leave(), {"event":"left","t":...}, {"event":"done"} and exit 0.
@@ -25,7 +25,7 @@ def emit(event, **fields):
 
 
 def now():
-    return time.time_ns() // 1000
+    return time.monotonic_ns() // 1000
 
 
 def wait_for(command):

@@ -15,7 +15,7 @@ stdout carries one JSON object per line, flushed per line:
     {"event":"retry","id":..,"message":..}   the session was lost while waiting or leading; runs again
     {"event":"done","id":..,"acquired":..,"conflicts":..}   then exit 0
     {"event":"error","id":..,"message":..}   then exit 1
-"t" is wall-clock microseconds since the Unix epoch, comparable across processes on one host.
+"t" is microseconds of the monotonic clock (CLOCK_MONOTONIC), comparable across processes on one host.
 """
 
 import json
@@ -37,7 +37,7 @@ def emit(event, **fields):
 
 
 def now_micros():
-    return time.time_ns() // 1000
+    return time.monotonic_ns() // 1000
 
 
 def run(argv):

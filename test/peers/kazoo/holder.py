@@ -5,7 +5,7 @@ tests. It speaks the protocol of test/peers/curator/HolderPeer.java:
 
 Commands on stdin: acquire, try, release, "loop N HOLD_MS", quit; answers on stdout, one JSON object per
 line: ready, acquired {t}, tried {got}, released {t} (taken just before releasing), looped, done, error.
-"t" is wall-clock microseconds since the Unix epoch.
+"t" is microseconds of the monotonic clock (CLOCK_MONOTONIC).
 """
 
 import json
@@ -25,7 +25,7 @@ def emit(event, **fields):
 
 
 def now_micros():
-    return time.time_ns() // 1000
+    return time.monotonic_ns() // 1000
 
 
 def main(argv):

@@ -12,7 +12,7 @@ we held the lock, i.e. mutual exclusion failed: it is counted as a conflict and 
 
 stdout carries one JSON object per line, flushed per line; kazoo's log goes to stderr. Events: ready,
 enter, conflict, exit, done (exit 0), error (exit 1; 2 for bad arguments), with the same fields as the
-Java contender. "t" is wall-clock microseconds since the Unix epoch, comparable across processes of one
+Java contender. "t" is microseconds of the monotonic clock (CLOCK_MONOTONIC), comparable across processes of one
 host.
 
 --gate waits for a line "go" on stdin after "ready"; --manual reads "acquire" / "release" / "quit" from
@@ -40,7 +40,7 @@ def emit(event, **fields):
 
 
 def now_micros():
-    return time.time_ns() // 1000
+    return time.monotonic_ns() // 1000
 
 
 class UsageError(Exception):

@@ -14,7 +14,7 @@ stdout carries one JSON object per line, flushed per line; kazoo's log goes to s
     {"event":"state","id":ID,"state":"FAILURE","t":..}                 then exit 0
     {"event":"error","id":ID,"message":..}                             then exit 1
 
-"t" is wall-clock microseconds since the Unix epoch (comparable across processes of one host). A line
+"t" is microseconds of the monotonic clock (CLOCK_MONOTONIC, comparable across processes of one host). A line
 "quit" on stdin calls finish() (releases the items, leaves the party), reports FAILURE and exits.
 """
 
@@ -37,7 +37,7 @@ def emit(event, **fields):
 
 
 def now_micros():
-    return time.time_ns() // 1000
+    return time.monotonic_ns() // 1000
 
 
 def main(argv):

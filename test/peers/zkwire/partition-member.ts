@@ -2,7 +2,7 @@
  * A zkwire Partitioner member as a process of its own, so that the partitioner test and the
  * partition-rebalance benchmark can kill it with kill -9 as they kill a kazoo member. It speaks the protocol of
  * test/peers/kazoo/partitioner.py (the kazoo member): the same arguments, the same JSON lines
- * (ready, state ACQUIRED/RELEASE/ALLOCATING/FAILURE with "t" in wall-clock microseconds), "quit" on stdin.
+ * (ready, state ACQUIRED/RELEASE/ALLOCATING/FAILURE with "t" in monotonic-clock microseconds), "quit" on stdin.
  *
  *   tsx test/peers/zkwire/partition-member.ts CONNECT PATH ID SETTLE_SECONDS ITEMS [--session-timeout-ms=N]
  */
@@ -12,7 +12,7 @@ import { Partitioner, ZooKeeper } from "../../../src/index.js";
 const [connect, path, id, settle, items] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const timeoutArg = process.argv.find((a) => a.startsWith("--session-timeout-ms="));
 const sessionTimeout = timeoutArg === undefined ? 10_000 : Number(timeoutArg.split("=")[1]);
-const micros = () => Math.round((performance.timeOrigin + performance.now()) * 1000);
+const micros = () => Number(process.hrtime.bigint() / 1000n);
 const emit = (event: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ event, id, ...fields })}\n`);
 
