@@ -21,6 +21,19 @@ const op: Op =
     ? { kind: "set", path: path!, data: Buffer.alloc(100, 0x61) }
     : { kind: "get", path: path! };
 
+/** COST_BURN (see run.ts): this client spends that many µs of CPU more on every answer it gets. */
+const burnUs = burns(process.env.COST_BURN ?? "").get(name!) ?? 0;
+function burning(done: Done): Done {
+  if (burnUs === 0) return done;
+  return (error) => {
+    const until = performance.now() + burnUs / 1000;
+    while (performance.now() < until) {
+      // a busy loop: the CPU a slower client would spend here
+    }
+    done(error);
+  };
+}
+
 /** `count` operations at `rate` per second, at most `depth` in flight, issued on a 1 ms tick. */
 function paced(count: number): Promise<{ ops: number; errors: number }> {
   return new Promise((resolve) => {
@@ -38,7 +51,7 @@ function paced(count: number): Promise<{ ops: number; errors: number }> {
         resolve({ ops: completed, errors });
       }
     };
-    const issue = client.issuer(op, done);
+    const issue = client.issuer(op, burning(done));
     const tick = () => {
       const due = Math.min(count, Math.floor(((performance.now() - t0) / 1000) * rate));
       while (issued < due && inFlight < depth) {
@@ -50,19 +63,6 @@ function paced(count: number): Promise<{ ops: number; errors: number }> {
     const timer = setInterval(tick, 1);
     tick();
   });
-}
-
-/** COST_BURN (see run.ts): this client spends that many µs of CPU more on every answer it gets. */
-const burnUs = burns(process.env.COST_BURN ?? "").get(name!) ?? 0;
-function burning(done: Done): Done {
-  if (burnUs === 0) return done;
-  return (error) => {
-    const until = performance.now() + burnUs / 1000;
-    while (performance.now() < until) {
-      // a busy loop: the CPU a slower client would spend here
-    }
-    done(error);
-  };
 }
 
 const batch = (count: number) =>
