@@ -93,6 +93,7 @@ export function encodeFrame<Req>(
 export interface Pending {
   /** What the request is: its opcode, and the record its reply is decoded with. */
   readonly op: AnyOperation;
+  /** The request's frame, from encodeFrame; its xid is written in when the frame is sent. */
   readonly frame: Frame;
   xid: number;
   status: RequestStatus;

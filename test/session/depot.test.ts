@@ -32,7 +32,7 @@ function getData(path: string): Pending {
   );
 }
 
-/** What `pending` must look like on the wire, numbered `xid`. */
+/** The getData request for `path` as it must look on the wire, numbered `xid`. */
 function expected(path: string, xid: number): Buffer {
   return encodeRequest(Operations.getData, { path, watch: false }, xid);
 }
