@@ -22,6 +22,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { LeaderLatch, ZooKeeper } from "../../src/index.js";
+import { monotonicMicros } from "../../test/peers/clock.js";
 import {
   type ContenderHandle,
   installCurator,
@@ -48,8 +49,6 @@ export interface FailoverResults {
   readonly samples: Map<`${FailoverClient} ${Mode}`, number[]>;
   readonly skipped: Map<FailoverClient, string>;
 }
-
-const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 /** A participant process with a JSON-lines protocol (LatchPeer.java's). */
 interface Participant {
@@ -144,7 +143,7 @@ async function round(
       followerZk = await ZooKeeper.connect(connect, { sessionTimeout: sessionMs });
       const latch = new LeaderLatch(followerZk, path, { id: "follower" }).start();
       await waitForChildren(followerZk, path, 2);
-      learned = latch.awaitLeadership({ timeout: sessionMs * 3 }).then(() => nowUs());
+      learned = latch.awaitLeadership({ timeout: sessionMs * 3 }).then(() => monotonicMicros());
     } else {
       followerPeer = curatorParticipant(
         await spawnCuratorProgram(
@@ -169,7 +168,7 @@ async function round(
       // ping. Waiting more than a ping interval, plus a random part of one, puts the kill at a random
       // point of either client's ping cycle, the same way for both.
       await new Promise((r) => setTimeout(r, sessionMs / 3 + 200 + Math.random() * (sessionMs / 3)));
-      from = nowUs();
+      from = monotonicMicros();
       leader.kill();
     } else {
       leader.send("closeSession");

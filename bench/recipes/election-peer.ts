@@ -8,22 +8,22 @@
  */
 import { createInterface } from "node:readline";
 import { LeaderLatch, ZooKeeper } from "../../src/index.js";
+import { monotonicMicros } from "../../test/peers/clock.js";
 
 const [connect, path, id, sessionTimeout] = process.argv.slice(2) as [string, string, string, string];
 const emit = (event: string, fields: object = {}) =>
   process.stdout.write(`${JSON.stringify({ event, id, ...fields })}\n`);
-const nowUs = () => Number(process.hrtime.bigint() / 1000n);
 
 const zk = await ZooKeeper.connect(connect, { sessionTimeout: Number(sessionTimeout) });
 const latch = new LeaderLatch(zk, path, { id });
-latch.on("isLeader", () => emit("isLeader", { t: nowUs() }));
+latch.on("isLeader", () => emit("isLeader", { t: monotonicMicros() }));
 latch.start();
 emit("ready", { pid: process.pid });
 for await (const line of createInterface({ input: process.stdin })) {
   if (line.trim() === "closeSession") {
-    emit("closing", { t: nowUs() });
+    emit("closing", { t: monotonicMicros() });
     await zk.close();
-    emit("sessionClosed", { t: nowUs() });
+    emit("sessionClosed", { t: monotonicMicros() });
     process.exit(0);
   }
 }

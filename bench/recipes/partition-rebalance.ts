@@ -25,6 +25,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../../src/index.js";
+import { monotonicMicros } from "../../test/peers/clock.js";
 import { installKazoo } from "../../test/peers/peers.js";
 import { KnobError } from "../knobs.js";
 
@@ -168,8 +169,6 @@ async function until(
   }
 }
 
-const micros = () => Number(process.hrtime.bigint() / 1000n);
-
 type Launcher = (args: string[]) => ChildProcess;
 
 async function oneRound(
@@ -201,8 +200,8 @@ async function oneRound(
     await new Promise((r) => setTimeout(r, knobs.sessionMs * (0.5 + Math.random() / 2)));
     // When the killed member's party node goes: the server expired its session.
     const party = await watcher.getChildren(`${path}/party`, { watch: true });
-    const changedAt = party.watch.then(() => micros());
-    const killedAt = micros();
+    const changedAt = party.watch.then(() => monotonicMicros());
+    const killedAt = monotonicMicros();
     await members[0]!.kill();
     const survivors = members.slice(1);
     await until(

@@ -16,6 +16,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Election, LeaderLatch, LockLostError, ZooKeeper, ZooKeeperError } from "../../src/index.js";
+import { monotonicMicros } from "../peers/clock.js";
 import {
   type ContenderHandle,
   CURATOR_LOCK_NODE,
@@ -45,11 +46,6 @@ afterAll(async () => {
   await admin.deleteRecursive(root).catch(() => undefined);
   await admin.close();
 });
-
-/** Monotonic-clock microseconds, as the peers log them (test/peers/curator/PeerIo.java says why). */
-function nowUs(): number {
-  return Number(process.hrtime.bigint() / 1000n);
-}
 
 interface Interval {
   id: string;
@@ -89,7 +85,7 @@ function javaIntervals(handle: ContenderHandle, killedAt?: number): Interval[] {
     if (e.event === "isLeader") record.lead(handle.id, e.t as number);
     if (e.event === "notLeader" || e.event === "closed") record.stop(e.t as number);
   }
-  record.stop(killedAt ?? nowUs());
+  record.stop(killedAt ?? monotonicMicros());
   return record.intervals;
 }
 
@@ -112,8 +108,8 @@ describe("leader election shared with the peers", () => {
       const record = new Record();
       records.set(id, record);
       const latch = new LeaderLatch(client, path, { id });
-      latch.on("isLeader", () => record.lead(id, nowUs()));
-      latch.on("notLeader", () => record.stop(nowUs()));
+      latch.on("isLeader", () => record.lead(id, monotonicMicros()));
+      latch.on("notLeader", () => record.stop(monotonicMicros()));
       return latch.start();
     };
     const children = async (n: number) =>
@@ -158,7 +154,7 @@ describe("leader election shared with the peers", () => {
 
       // 1. The Curator leader is killed: its session expires, z1 (next in line) leads.
       j1.kill("SIGKILL");
-      j1KilledAt = nowUs();
+      j1KilledAt = monotonicMicros();
       await z1.awaitLeadership({ timeout: 30_000 });
 
       // 2. z1 is cut off until its session expires: it steps down when suspended, j2 leads once the
@@ -252,10 +248,10 @@ describe("leader election shared with the peers", () => {
       let leaderships = 0;
       await election.run(
         async (lease) => {
-          const start = nowUs();
+          const start = monotonicMicros();
           let end = 0;
           lease.signal.addEventListener("abort", () => {
-            end ||= nowUs();
+            end ||= monotonicMicros();
           });
           leaderships++;
           try {
@@ -266,11 +262,11 @@ describe("leader election shared with the peers", () => {
             await lease.setData(counter, String(Number(Buffer.from(data).toString()) + 1), {
               version: stat.version,
             });
-            end ||= nowUs();
+            end ||= monotonicMicros();
             writes++;
             if (++done === ITERATIONS) stop.abort();
           } catch (err) {
-            end ||= nowUs();
+            end ||= monotonicMicros();
             // Lost: the lease's signal, or the write failed with the connection or the session (the
             // partition drops what it holds, so such a write never reached the server).
             if (
@@ -294,7 +290,7 @@ describe("leader election shared with the peers", () => {
       // Kill k1 while it leads (right after an "enter": it holds for HOLD_MS).
       await kazoo[0]!.waitForEvent("enter", (e) => e.n === 2, 60_000);
       kazoo[0]!.kill("SIGKILL");
-      const k1KilledAt = nowUs();
+      const k1KilledAt = monotonicMicros();
       // Release the partition once z1's lease is lost and its session had time to expire.
       await until("z1 cut off and lost", () => lost > 0, 60_000, 20);
       await new Promise((r) => setTimeout(r, SESSION_TIMEOUT + 1_000));
@@ -383,7 +379,7 @@ describe("leader election shared with the peers", () => {
       let done = 0;
       await elections[id].run(
         async (lease) => {
-          const start = nowUs();
+          const start = monotonicMicros();
           try {
             const { data, stat } = await clients[id].getData(counter);
             await new Promise((r) => setTimeout(r, HOLD_MS));
@@ -395,7 +391,7 @@ describe("leader election shared with the peers", () => {
             if (err instanceof ZooKeeperError && err.is("BadVersion")) conflicts++;
             else throw err;
           } finally {
-            zkwireIntervals.push({ id, start, end: nowUs() });
+            zkwireIntervals.push({ id, start, end: monotonicMicros() });
             if (++done === ROUNDS) stop.abort();
           }
         },
@@ -411,7 +407,7 @@ describe("leader election shared with the peers", () => {
         .waitForEvent("isLeader", (e) => e.n === 2, 60_000)
         .then(() => {
           j1.kill("SIGKILL");
-          j1KilledAt = nowUs();
+          j1KilledAt = monotonicMicros();
         });
       killed.catch(() => undefined); // awaited below; a failure before that must not go unhandled
       for (const j of java) j.send("go");

@@ -5,8 +5,6 @@
  */
 import type { ContenderHandle, PeerEvent } from "../peers/peers.js";
 
-export const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
-
 export interface Hold {
   readonly id: string;
   readonly kind: string;

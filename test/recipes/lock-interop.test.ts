@@ -8,6 +8,7 @@
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { Lock, type LockNaming, sequenceOf, ZooKeeper } from "../../src/index.js";
+import { monotonicMicros } from "../peers/clock.js";
 import {
   type ContenderEvent,
   type ContenderHandle,
@@ -59,17 +60,17 @@ async function zkwireContender(id: string, naming: LockNaming, lockPath: string,
           seq: sequenceOf(node),
           value,
           version: stat.version,
-          t: nowUs(),
+          t: monotonicMicros(),
         });
         await new Promise((r) => setTimeout(r, 1));
         try {
           await lease.setData(counter, String(value + 1), { version: stat.version });
-          events.push({ id, event: "exit", n, node, value: value + 1, t: nowUs() });
+          events.push({ id, event: "exit", n, node, value: value + 1, t: monotonicMicros() });
         } catch (err) {
           if (!(err instanceof Error && /BadVersion/.test(err.message))) throw err;
           conflicts++;
-          events.push({ id, event: "conflict", n, value, version: stat.version, t: nowUs() });
-          events.push({ id, event: "exit", n, node, value: -1, t: nowUs() });
+          events.push({ id, event: "conflict", n, value, version: stat.version, t: monotonicMicros() });
+          events.push({ id, event: "exit", n, node, value: -1, t: monotonicMicros() });
         }
       });
     }
@@ -78,11 +79,6 @@ async function zkwireContender(id: string, naming: LockNaming, lockPath: string,
     await zk.close();
   }
   return events;
-}
-
-/** Monotonic-clock microseconds, as the peers log them (test/peers/curator/PeerIo.java says why). */
-function nowUs(): number {
-  return Number(process.hrtime.bigint() / 1000n);
 }
 
 async function mixedRound(

@@ -12,6 +12,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { kazooPartition, Partitioner, ZkArgumentError, ZooKeeper } from "../../src/index.js";
 import { trackChild } from "../../src/testing/reaper.js";
+import { monotonicMicros } from "../peers/clock.js";
 import {
   type ContenderHandle,
   installKazoo,
@@ -38,8 +39,6 @@ afterAll(async () => {
   await admin.close();
 });
 
-const nowMicros = () => Number(process.hrtime.bigint() / 1000n);
-
 /** One member's log, in the kazoo program's terms: ACQUIRED with the items, RELEASE, FAILURE. */
 interface Entry {
   state: "ACQUIRED" | "RELEASE" | "ALLOCATING" | "FAILURE";
@@ -57,13 +56,13 @@ async function zkwireMember(path: string, id: string, items: string[]) {
     for await (const state of partitioner.states()) {
       if (state.kind === "acquired") {
         held = [...state.items];
-        log.push({ state: "ACQUIRED", items: held, t: nowMicros() });
+        log.push({ state: "ACQUIRED", items: held, t: monotonicMicros() });
       } else if (state.kind === "release") {
-        log.push({ state: "RELEASE", items: held, t: nowMicros() });
+        log.push({ state: "RELEASE", items: held, t: monotonicMicros() });
         held = [];
         await partitioner.release();
       } else if (state.kind === "failure") {
-        log.push({ state: "FAILURE", t: nowMicros() });
+        log.push({ state: "FAILURE", t: monotonicMicros() });
         break;
       }
     }
@@ -168,9 +167,9 @@ describe("Partitioner", () => {
     await b.close();
     expect((await admin.getChildren(`${path}/party`)).children).toHaveLength(1);
     await eventually(() => a.log.length > before && holding(a.log)?.length === 6, 30_000);
-    expect(overlaps([...intervals("a", a.log, nowMicros()), ...intervals("b", b.log, nowMicros())])).toEqual(
-      [],
-    );
+    expect(
+      overlaps([...intervals("a", a.log, monotonicMicros()), ...intervals("b", b.log, monotonicMicros())]),
+    ).toEqual([]);
     await a.close();
     expect((await admin.getChildren(`${path}/party`)).children).toEqual([]);
     for (const item of items) expect((await admin.getChildren(`${path}/locks/${item}`)).children).toEqual([]);
@@ -265,7 +264,7 @@ describe("Partitioner", () => {
     };
     /** kill -9 `kill()`'s member, wait until `survivors` own everything again; ms from kill to re-owned. */
     const killAndRebalance = async (kill: () => Promise<unknown>, survivors: readonly string[]) => {
-      const killedAt = nowMicros();
+      const killedAt = monotonicMicros();
       await kill();
       await eventually(() => stable(survivors, killedAt), 60_000);
       const reowned = Math.max(
@@ -300,7 +299,7 @@ describe("Partitioner", () => {
     expect(z2Kill.ms).toBeLessThan(bound);
 
     // At no moment was an item held by two members (a killed member's last hold ends at its kill).
-    const now = nowMicros();
+    const now = monotonicMicros();
     const ends: Record<string, number> = { k1: k1.killedAt, z2: z2Kill.killedAt };
     const all = [...logs()].flatMap(([id, log]) => intervals(id, log, ends[id] ?? now));
     expect(overlaps(all)).toEqual([]);

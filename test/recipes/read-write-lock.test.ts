@@ -14,6 +14,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { monotonicMicros } from "../peers/clock.js";
 import {
   type ContenderHandle,
   installCurator,
@@ -23,7 +24,7 @@ import {
   spawnKazooProgram,
 } from "../peers/peers.js";
 import { childrenLeft } from "../support/nodes.js";
-import { command, type Hold, nowMicros, peerHolds, writerOverlaps } from "./holders.js";
+import { command, type Hold, peerHolds, writerOverlaps } from "./holders.js";
 
 const connect = inject("zkConnect");
 const root = `/zkwire-rwlock-${randomUUID().slice(0, 8)}`;
@@ -142,9 +143,9 @@ describe("ReadWriteLock", () => {
         const side = new ReadWriteLock(client, path, { naming })[kind === "read" ? "readLock" : "writeLock"];
         for (let i = 0; i < 6; i++) {
           const lease = await side.acquire({ timeout: 60_000 });
-          const from = nowMicros();
+          const from = monotonicMicros();
           await new Promise((res) => setTimeout(res, 30));
-          holds.push({ id, kind, from, to: nowMicros() });
+          holds.push({ id, kind, from, to: monotonicMicros() });
           await lease.release();
         }
       };

@@ -14,6 +14,7 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
+import { monotonicMicros } from "../peers/clock.js";
 import {
   type ContenderHandle,
   installCurator,
@@ -23,7 +24,7 @@ import {
   spawnKazooProgram,
 } from "../peers/peers.js";
 import { giveUpMidWrite, proxyTo } from "../support/proxy.js";
-import { command, type Hold, maxConcurrent, nowMicros, peerHolds } from "./holders.js";
+import { command, type Hold, maxConcurrent, peerHolds } from "./holders.js";
 
 const connect = inject("zkConnect");
 const root = `/zkwire-semaphore-${randomUUID().slice(0, 8)}`;
@@ -146,9 +147,9 @@ describe("Semaphore", () => {
         const s = new Semaphore(client, path, MAX, { layout });
         for (let i = 0; i < 6; i++) {
           const leases = await s.acquire(1, { timeout: 60_000 });
-          const from = nowMicros();
+          const from = monotonicMicros();
           await new Promise((r) => setTimeout(r, 40));
-          holds.push({ id, kind: "lease", from, to: nowMicros() });
+          holds.push({ id, kind: "lease", from, to: monotonicMicros() });
           await leases.release();
         }
       };

@@ -8,11 +8,11 @@
  */
 import { createInterface } from "node:readline";
 import { Partitioner, ZooKeeper } from "../../../src/index.js";
+import { monotonicMicros } from "../clock.js";
 
 const [connect, path, id, settle, items] = process.argv.slice(2).filter((a) => !a.startsWith("--"));
 const timeoutArg = process.argv.find((a) => a.startsWith("--session-timeout-ms="));
 const sessionTimeout = timeoutArg === undefined ? 10_000 : Number(timeoutArg.split("=")[1]);
-const micros = () => Number(process.hrtime.bigint() / 1000n);
 const emit = (event: string, fields: Record<string, unknown> = {}) =>
   process.stdout.write(`${JSON.stringify({ event, id, ...fields })}\n`);
 
@@ -30,15 +30,15 @@ try {
   for await (const state of partitioner.states()) {
     if (state.kind === "acquired") {
       held = state.items;
-      emit("state", { state: "ACQUIRED", items: [...held].sort(), t: micros() });
+      emit("state", { state: "ACQUIRED", items: [...held].sort(), t: monotonicMicros() });
     } else if (state.kind === "release") {
-      emit("state", { state: "RELEASE", items: [...held].sort(), t: micros() });
+      emit("state", { state: "RELEASE", items: [...held].sort(), t: monotonicMicros() });
       held = [];
       await partitioner.release();
     } else if (state.kind === "allocating") {
-      emit("state", { state: "ALLOCATING", t: micros() });
+      emit("state", { state: "ALLOCATING", t: monotonicMicros() });
     } else {
-      emit("state", { state: "FAILURE", t: micros() });
+      emit("state", { state: "FAILURE", t: monotonicMicros() });
       break;
     }
   }
