@@ -9,6 +9,8 @@ export interface Knobs {
   readonly rounds: number;
   /** Rounds run first and thrown away (JIT, server caches, TCP windows). */
   readonly warmup: number;
+  /** The same for the lock scenarios, whose server paths take longer to reach their steady cost. */
+  readonly lockWarmup: number;
   /** Length of one client's run in one round, when `ops` is not set. */
   readonly durationMs: number;
   /** Operations per run instead of a duration (BENCH_OPS); 0 means "use the duration". */
@@ -94,6 +96,7 @@ export function readKnobs(env: Env = process.env): Knobs {
   return {
     rounds: int(env, "BENCH_ROUNDS", 7, 1),
     warmup: int(env, "BENCH_WARMUP", 1, 0),
+    lockWarmup: int(env, "BENCH_LOCK_WARMUP", 4, 0),
     durationMs: int(env, "BENCH_DURATION_MS", 400, 10),
     ops: int(env, "BENCH_OPS", 0, 0),
     depths: depths.length > 0 ? depths : DEFAULT_DEPTHS,
