@@ -470,7 +470,9 @@ async function runScenario(
  * run of a few scenarios alone would measure the warm-up and a full run would not. The turns go round
  * the selected scenarios, each turn the next scenario's workload with the next of its clients, until the
  * time is spent, so that every scenario's server paths are warmed however many there are (taken
- * scenario after scenario, the default 10 s ended before the locks, which run last); nothing is kept.
+ * scenario after scenario, the default 10 s ended before the last ones); nothing is kept. The lock
+ * scenarios are left out when others are selected: a lock run connects the contending sessions, which
+ * would stay open through every scenario after it. They run last and warm in their own warm-up rounds.
  */
 async function warmServer(
   scenarios: readonly Scenario[],
@@ -479,8 +481,9 @@ async function warmServer(
   lockSupport: Map<ClientName, string | null>,
   knobs: Knobs,
 ): Promise<void> {
-  const each = scenarios
-    .filter((s) => s.workload.kind !== "memory")
+  const network = scenarios.filter((s) => s.workload.kind !== "memory");
+  const others = network.filter((s) => s.workload.kind !== "lock");
+  const each = (others.length > 0 ? others : network)
     .map((scenario) => ({
       scenario,
       clients: ready.filter((c) => scenario.workload.kind !== "lock" || lockSupport.get(c) === null),
