@@ -39,7 +39,6 @@ import { Contender } from "./toolkit/contender.js";
 import { checkParticipantId, type Participant, readParticipants } from "./toolkit/leadership.js";
 import { Lease, type LeaseOptions } from "./toolkit/lease.js";
 import { curatorName, kazooName } from "./toolkit/sequence.js";
-import { eventsCarryZxid } from "./toolkit/server-features.js";
 
 /** Whose layout the contenders' children follow. */
 export type ElectionNaming = "curator" | "kazoo";
@@ -216,7 +215,7 @@ export class Election implements AsyncDisposable {
         contender.stat!,
         {
           grace: this.grace,
-          markRelease: contender.waited && eventsCarryZxid(this.zk) !== false,
+          markRelease: contender.waited,
           watch: "eager",
           what: "leadership",
         },

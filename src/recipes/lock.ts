@@ -20,10 +20,9 @@
  * The machinery is the recipe toolkit's (contender.ts: the protected create, the herd-free wait, the
  * marked hand-over; lease.ts: the loss signal, guarded writes, the fencing token). What is the lock's:
  * - The mutex rule: the nearest contender ahead blocks, and a holder has nothing ahead of it, so a
- *   marked release by the predecessor hands the lock over without another listing (3.9+).
- * - Marked release only where it pays: a lease that waited (others likely wait too) on a server whose
- *   events carry the zxid. On older servers (3.8 and before, learnt from the first event per client)
- *   the lock takes the standard path: one watch on the predecessor, a plain delete on release.
+ *   marked release by the predecessor hands the lock over without another listing.
+ * - Marked release only where it pays: a lease that waited (others likely wait too). A lease that took
+ *   the lock at once releases with a plain delete, as does every Curator and kazoo contender.
  * - Loss: `lease.signal` aborts when the lock can no longer be guaranteed: the session expired, the
  *   child was deleted by someone else, or the connection stayed down past `grace` (default 0). The
  *   watch on its own child starts when `signal` or `held` is first read: a lease nobody asks about
@@ -50,7 +49,6 @@ import { deadline } from "./toolkit/abort.js";
 import { Contender } from "./toolkit/contender.js";
 import { Lease } from "./toolkit/lease.js";
 import { curatorName, kazooName } from "./toolkit/sequence.js";
-import { eventsCarryZxid } from "./toolkit/server-features.js";
 
 export { Lease } from "./toolkit/lease.js";
 export { contenders, sequenceOf } from "./toolkit/sequence.js";
@@ -165,8 +163,8 @@ export class Lock {
       }
       return new Lease(this.zk, contender.nodePath!, contender.stat!, {
         grace: this.grace,
-        // Mark the release only when others likely wait and a successor can tell the marker (3.9+).
-        markRelease: contender.waited && eventsCarryZxid(this.zk) !== false,
+        // Mark the release only when others likely wait behind.
+        markRelease: contender.waited,
       });
     } catch (err) {
       await contender.withdraw();

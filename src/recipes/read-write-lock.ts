@@ -23,10 +23,11 @@
  * - A reader waits for the nearest writer ahead, not the first (Curator watches the first): when that
  *   one goes, the reader reads again and finds the next writer ahead if there is one; each deletion
  *   wakes only the contenders it blocked.
- * - Marked hand-over: only a writer's release is marked (setData + delete in one transaction). A
- *   writer held alone, so nothing below it remains: its successor, reader or writer, is through without
- *   reading the children again. Readers release with a plain delete: other readers below them may still
- *   hold, so their release proves nothing.
+ * - Marked hand-over: only a writer's release is marked (its release marker made and removed in the
+ *   delete's transaction, see the toolkit's lease.ts). A writer held alone, so nothing below it remains:
+ *   its successor, reader or writer, is through without reading the children again. Readers release
+ *   with a plain delete: other readers below them may still hold, so their release proves nothing, and
+ *   no one watches for a reader's marker.
  * - No reentrancy and no downgrade (Curator lets the write holder take the read lock): JavaScript
  *   tasks have no thread identity to re-enter with. Pass the lease down instead.
  * - Fencing, the loss signal, guarded writes, timeout/abort cleanup: the toolkit's lease and contender,
@@ -42,7 +43,6 @@ import { deadline, timeoutProblem } from "./toolkit/abort.js";
 import { type BlockedBy, Contender, nearestAhead } from "./toolkit/contender.js";
 import { Lease } from "./toolkit/lease.js";
 import { curatorName, kazooName } from "./toolkit/sequence.js";
-import { eventsCarryZxid } from "./toolkit/server-features.js";
 
 export type ReadWriteLockNaming = "curator" | "kazoo";
 
@@ -79,7 +79,14 @@ export class ReadWriteLock {
       for (let i = ahead.length - 1; i >= 0; i--) if (writer.test(ahead[i]!)) return ahead[i]!;
       return null;
     };
-    const shared = { zk, path: this.path, naming, acl: options.acl, grace };
+    const shared = {
+      zk,
+      path: this.path,
+      naming,
+      acl: options.acl,
+      grace,
+      marked: (c: string) => writer.test(c),
+    };
     this.readLock = new SharedLockSide({
       ...shared,
       kind: "read",
@@ -105,6 +112,8 @@ interface SideOptions {
   /** The name part before the sequence number. */
   name: string;
   blockedBy: BlockedBy;
+  /** Which blocking children release with a marker: writers. */
+  marked: (blocker: string) => boolean;
 }
 
 /** One side of a ReadWriteLock: acquire, tryAcquire and withLock, as Lock's. */
@@ -147,7 +156,7 @@ export class SharedLockSide {
       container: naming === "curator",
       acl: this.side.acl,
       blockedBy: this.side.blockedBy,
-      markedHandOver: true,
+      markedHandOver: this.side.marked,
       signal: stop.signal,
     });
     try {
@@ -159,7 +168,7 @@ export class SharedLockSide {
       return new Lease(zk, contender.nodePath!, contender.stat!, {
         grace: this.side.grace,
         // Only a writer's release proves that nothing below it is left (see the header).
-        markRelease: kind === "write" && contender.waited && eventsCarryZxid(zk) !== false,
+        markRelease: kind === "write" && contender.waited,
         what: `${kind} lock`,
       });
     } catch (err) {

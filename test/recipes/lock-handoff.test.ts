@@ -1,24 +1,19 @@
 /**
- * The hand-over between zkwire contenders: a lease releases its child with a setData and a delete in
- * one transaction, and a waiter that sees both events of that transaction on its predecessor takes the
- * lock without reading the children again. Anything else (a lone deletion, someone else's write to the
- * predecessor, a server whose events carry no zxid) must fall back to reading the children.
+ * The hand-over between zkwire contenders: a lease that waited releases its child in one transaction
+ * with the creation and deletion of its release marker, and a waiter with others ahead of it, watching
+ * that marker, takes the lock without reading the children again. Anything else (a lone deletion,
+ * someone else's write to the predecessor, a marker path someone else made) falls back to reading the
+ * children. The file runs on every server line: the marker needs no zxid in events (3.8 sends none).
  */
 import { randomUUID } from "node:crypto";
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import {
-  Ids,
-  type Lease,
-  Lock,
-  type LockOptions,
-  Perms,
-  type WatchedEvent,
-  ZooKeeper,
-} from "../../src/index.js";
-import { startZooKeeper } from "../../src/testing/index.js";
+import { contenders, type Lease, Lock, type WatchedEvent, ZooKeeper } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
+import { releaseMarker } from "../../src/recipes/toolkit/lease.js";
 import { requires } from "../support/features.js";
 import { childrenLeft } from "../support/nodes.js";
+import { countRequests } from "../support/requests.js";
 import { until } from "../support/wait.js";
 
 const connect = inject("zkConnect");
@@ -47,32 +42,37 @@ function countListings(zk: ZooKeeper, path: string): { count: number } {
   return seen;
 }
 
-/** Until the lock path has `n` children. */
+/** Until the lock path has `n` contenders (children with a sequence number). */
 function waitForChildren(zk: ZooKeeper, path: string, n: number): Promise<void> {
   return until(
-    `${n} children of ${path}`,
-    async () => (await zk.getChildren(path)).children.length === n,
+    `${n} contenders under ${path}`,
+    async () => contenders((await zk.getChildren(path)).children).length === n,
     5_000,
     10,
   );
 }
 
-/** Three sessions queued on one lock: the first holds, the second and third wait (the third has two ahead). */
-async function queueOfThree(connectString: string, path: string, options: LockOptions = {}) {
-  const clients = await Promise.all([1, 2, 3].map(() => ZooKeeper.connect(connectString)));
+/**
+ * Three sessions queued on one lock: the first holds, the second and third wait (the third has two
+ * ahead). `beforeThird` runs once the second's child exists, before the third contends.
+ */
+async function queueOfThree(path: string, beforeThird?: (secondPath: string) => Promise<unknown>) {
+  const clients = await Promise.all([1, 2, 3].map(() => ZooKeeper.connect(connect)));
   const [a, b, c] = clients as [ZooKeeper, ZooKeeper, ZooKeeper];
-  const first = await new Lock(a, path, options).acquire();
+  const first = await new Lock(a, path).acquire();
   const quitSecond = new AbortController();
-  const second = new Lock(b, path, options).acquire({ signal: quitSecond.signal });
-  await waitForChildren(a, path, 2);
+  const second = new Lock(b, path).acquire({ signal: quitSecond.signal });
+  await waitForChildren(admin, path, 2);
+  const names = contenders((await admin.getChildren(path)).children);
+  const secondPath = `${path}/${names[1]}`;
+  if (beforeThird !== undefined) await beforeThird(secondPath);
   const listings = countListings(c, path);
   let thirdHeld = false;
-  const third = new Lock(c, path, options).acquire().then((lease) => {
+  const third = new Lock(c, path).acquire().then((lease) => {
     thirdHeld = true;
     return lease;
   });
-  await waitForChildren(a, path, 3);
-  const names = (await a.getChildren(path)).children.sort((x, y) => x.slice(-10).localeCompare(y.slice(-10)));
+  await waitForChildren(admin, path, 3);
   return {
     clients,
     first,
@@ -81,20 +81,21 @@ async function queueOfThree(connectString: string, path: string, options: LockOp
     third,
     listings,
     held: () => thirdHeld,
-    secondPath: `${path}/${names[1]}`,
+    secondPath,
     close: () => Promise.all(clients.map((z) => z.close())),
   };
 }
 
 describe("lock hand-over", () => {
-  it("a released lease hands over without another listing: both events carry the release's zxid", async (ctx) => {
-    requires(ctx, "eventZxid");
+  it("a released lease hands over without another listing: the marker's creation, then the deletion", async () => {
     const path = `${root}/${randomUUID().slice(0, 8)}`;
-    const q = await queueOfThree(connect, path);
+    const q = await queueOfThree(path);
+    const marker = releaseMarker(q.secondPath);
     const events: WatchedEvent[] = [];
     const onWatch = (m: unknown) => {
       const e = m as WatchedEvent & { session: bigint };
-      if (e.session === q.clients[2]!.sessionId && e.path === q.secondPath) events.push(e);
+      if (e.session === q.clients[2]!.sessionId && (e.path === q.secondPath || e.path === marker))
+        events.push(e);
     };
     subscribe("zkwire:watch", onWatch);
     try {
@@ -106,19 +107,58 @@ describe("lock hand-over", () => {
       // The third contender's one listing was its first (with its create); the hand-over added none.
       expect(before).toBe(1);
       expect(q.listings.count).toBe(1);
-      expect(events.map((e) => e.type)).toEqual(["NodeDataChanged", "NodeDeleted"]);
-      expect(events[0]!.zxid).toBeGreaterThan(0n);
-      expect(events[1]!.zxid).toBe(events[0]!.zxid);
+      expect(events.map((e) => [e.type, e.path])).toEqual([
+        ["NodeCreated", marker],
+        ["NodeDeleted", q.secondPath],
+      ]);
+      // One transaction: where the server sends the zxid (3.9+), both events carry the same one.
+      if (events[0]!.zxid >= 0n) expect(events[1]!.zxid).toBe(events[0]!.zxid);
+      // The marker was never seen by a listing, and is gone.
+      expect(await q.clients[0]!.exists(marker)).toBeNull();
       await third.release();
+      expect(await childrenLeft(admin, path)).toEqual([]);
     } finally {
       unsubscribe("zkwire:watch", onWatch);
       await q.close();
     }
   });
 
+  it("the requests of a hand-over: a marker watch only with others ahead, a marked release only after a wait", async () => {
+    const path = `${root}/${randomUUID().slice(0, 8)}`;
+    await admin.create(path);
+    const requests = countRequests();
+    try {
+      const q = await queueOfThree(path);
+      try {
+        await q.first.release();
+        await (await q.second).release();
+        await (await q.third).release();
+        const [a, b, c] = q.clients.map((zk) => requests.of(zk));
+        const mine = (counts: Map<number, number>) =>
+          Object.fromEntries(
+            (["create2", "getChildren2", "exists", "getData", "multi", "delete", "removeWatches"] as const)
+              .map((op) => [op, counts.get(OpCode[op]) ?? 0])
+              .filter(([, n]) => n !== 0),
+          );
+        // The holder waited for nothing: its create and listing (one write), then a plain delete; no
+        // exists watch on a lease nobody asked about.
+        expect(mine(a!)).toEqual({ create2: 1, getChildren2: 1, delete: 1 });
+        // One ahead: a watch on the predecessor's data alone (any deletion of it says enough); it
+        // waited, so it releases with the marker.
+        expect(mine(b!)).toEqual({ create2: 1, getChildren2: 1, getData: 1, multi: 1 });
+        // Two ahead: the marker's watch beside the predecessor's, no second listing, a marked release.
+        expect(mine(c!)).toEqual({ create2: 1, getChildren2: 1, exists: 1, getData: 1, multi: 1 });
+      } finally {
+        await q.close();
+      }
+    } finally {
+      requests.stop();
+    }
+  });
+
   it("someone else's write to the predecessor is not a release (Curator's revocation writes there)", async () => {
     const path = `${root}/${randomUUID().slice(0, 8)}`;
-    const q = await queueOfThree(connect, path);
+    const q = await queueOfThree(path);
     try {
       await admin.setData(q.secondPath, "__REVOKE__");
       // The second contender gives up: its child goes with a plain delete, while the first still holds.
@@ -127,6 +167,14 @@ describe("lock hand-over", () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(q.held()).toBe(false);
       expect(q.listings.count).toBe(2); // it looked at the children again, and waits for the first
+      // The watch on the marker of a child that went without one is taken off the server again.
+      const marker = releaseMarker(q.secondPath);
+      await until(
+        "the marker's watch removed",
+        async () => !(await q.clients[2]!.checkWatches(marker, "data")),
+        5_000,
+        10,
+      );
       await q.first.release();
       const third = await q.third;
       expect(third.token).toBeGreaterThan(q.first.token);
@@ -136,60 +184,42 @@ describe("lock hand-over", () => {
     }
   });
 
-  it("children whose ACL refuses writes are released with a plain delete, and the next waiter re-reads", async () => {
+  it("a marker path someone else made: the release is a plain delete, and the next waiter re-reads", async () => {
     const path = `${root}/${randomUUID().slice(0, 8)}`;
-    const acl = [{ perms: Perms.ALL & ~Perms.WRITE, id: Ids.ANYONE_ID_UNSAFE }];
-    const q = await queueOfThree(connect, path, { acl });
+    let marker = "";
+    const q = await queueOfThree(path, (second) => admin.create((marker = releaseMarker(second))));
     try {
       await q.first.release();
       const second = await q.second;
       await second.release();
+      expect(await admin.exists(q.secondPath)).toBeNull();
       const third = await q.third;
       expect(q.listings.count).toBe(2);
       await third.release();
-      expect(await childrenLeft(admin, path)).toEqual([]);
+      expect(await childrenLeft(admin, path)).toEqual([marker.slice(path.length + 1)]);
+      await admin.delete(marker);
     } finally {
       await q.close();
     }
   });
 
-  it("on a server whose events carry no zxid (3.8), the hand-over reads the children and still excludes", async () => {
-    await using cluster = await startZooKeeper({ version: "3.8" });
-    await using setup = await ZooKeeper.connect(cluster.connectString);
-    const path = "/lock-3.8";
-    await setup.create(path);
-    const q = await queueOfThree(cluster.connectString, path);
+  it("a marker made by hand while a waiter watches, then a give-up, is no release (3.9+: two zxids)", async (ctx) => {
+    requires(ctx, "eventZxid");
+    const path = `${root}/${randomUUID().slice(0, 8)}`;
+    const q = await queueOfThree(path);
+    const marker = releaseMarker(q.secondPath);
     try {
-      await q.first.release();
-      const second = await q.second;
+      // The third watches the marker; someone makes it, then the second gives up while the first holds.
+      await until("the third's marker watch", () => q.clients[2]!.checkWatches(marker, "data"), 5_000, 10);
+      await admin.create(marker);
+      q.quitSecond.abort(new Error("gave up"));
+      await expect(q.second).rejects.toThrow("gave up");
+      await new Promise((r) => setTimeout(r, 200));
       expect(q.held()).toBe(false);
-      await second.release();
-      const third = await q.third;
       expect(q.listings.count).toBe(2);
-      await third.release();
-
-      // And exclusion under contention: four sessions, a counter written with its version.
-      await setup.create("/counter", "0");
-      let conflicts = 0;
-      await Promise.all(
-        q.clients.concat(setup).map(async (zk) => {
-          const lock = new Lock(zk, path);
-          for (let i = 0; i < 25; i++) {
-            await lock.withLock(async () => {
-              const { data, stat } = await zk.getData("/counter");
-              try {
-                await zk.setData("/counter", String(Number(Buffer.from(data).toString()) + 1), {
-                  version: stat.version,
-                });
-              } catch {
-                conflicts++;
-              }
-            });
-          }
-        }),
-      );
-      expect(conflicts).toBe(0);
-      expect(Buffer.from((await setup.getData("/counter")).data).toString()).toBe("100");
+      await q.first.release();
+      await (await q.third).release();
+      await admin.delete(marker);
     } finally {
       await q.close();
     }

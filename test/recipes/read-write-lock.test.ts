@@ -14,6 +14,7 @@ import {
   ZkArgumentError,
   ZooKeeper,
 } from "../../src/index.js";
+import { OpCode } from "../../src/protocol/constants.js";
 import { monotonicMicros } from "../peers/clock.js";
 import {
   type ContenderHandle,
@@ -24,6 +25,7 @@ import {
   spawnKazooProgram,
 } from "../peers/peers.js";
 import { childrenLeft } from "../support/nodes.js";
+import { countRequests } from "../support/requests.js";
 import { command, type Hold, peerHolds, writerOverlaps } from "./holders.js";
 
 const connect = inject("zkConnect");
@@ -62,6 +64,7 @@ describe("ReadWriteLock", () => {
     const path = `${root}/local`;
     const rw = new ReadWriteLock(zk, path);
     await using zk2 = await ZooKeeper.connect(connect);
+    const requests = countRequests();
     const rw2 = new ReadWriteLock(zk2, path);
     const r1 = await rw.readLock.acquire();
     const r2 = await rw2.readLock.acquire({ timeout: 5_000 }); // readers share
@@ -86,12 +89,22 @@ describe("ReadWriteLock", () => {
     const w = await writer;
     await new Promise((r) => setTimeout(r, 200));
     expect(order).toEqual(["writer"]);
+    const listed = requests.of(zk).get(OpCode.getChildren2);
     await w.release();
     const r3 = await reader;
+    const relisted = requests.of(zk).get(OpCode.getChildren2) !== listed;
     expect(order).toEqual(["writer", "reader"]);
     await expect(rw2.writeLock.acquire({ timeout: 300 })).rejects.toBeInstanceOf(LockTimeoutError);
     await r3.release();
     expect(await childrenLeft(admin, path)).toEqual([]);
+    requests.stop();
+    // Only a writer's release is marked, so only a wait for a writer watches for the marker: the
+    // writer waited on a reader (no marker watch) and released marked; the later reader, behind three,
+    // waited on the writer (one marker watch) and took over without a second listing.
+    expect(requests.of(zk2).get(OpCode.exists)).toBeUndefined();
+    expect(requests.of(zk2).get(OpCode.multi)).toBe(1);
+    expect(requests.of(zk).get(OpCode.exists)).toBe(1);
+    expect(relisted).toBe(false);
   });
 
   const peers: Record<

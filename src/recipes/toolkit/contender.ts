@@ -12,13 +12,13 @@
  * - Herd-free: a contender watches only the child that blocks it, so a deletion wakes one contender.
  *   When that child was the only one ahead in the last listing, nothing can be ahead any more (sequence
  *   numbers only grow), so the contender is through without reading again.
- * - Marked hand-over (3.9+, mutex-like recipes only: `markedHandOver`): a zkwire lease that waited
- *   releases with a setData and the delete in one transaction. The contender watches both the blocking
- *   child's data and its (never existing) children, and receives NodeDataChanged and NodeDeleted with
- *   one zxid: the child held, so nothing below it remains, and the contender is through at once.
- *   Anything else (a lone deletion, someone else's write, e.g. Curator's revocation) is a plain deletion.
- *   On a server whose events carry no zxid (before 3.9, learnt from the first event, see
- *   server-features.ts) the contender sets one watch only, the standard recipe's.
+ * - Marked hand-over (mutex-like recipes only: `markedHandOver`): a zkwire lease that waited releases
+ *   its child in one transaction with the creation and deletion of the child's release marker (see
+ *   lease.ts). A contender with more than one ahead watches that marker path (exists) beside the
+ *   blocking child's data: NodeCreated on the marker says the child held until it went, so nothing below
+ *   it remains, and the contender is through without reading the children again. No zxid is needed, so
+ *   this works on every server line. Anything else (a lone deletion, someone else's write, e.g.
+ *   Curator's revocation) is a plain deletion, and the marker's watch is taken off the server again.
  * - One round trip when not blocked: the create and the first getChildren are written together; the
  *   server answers a session's requests in order, so the listing already contains the new child.
  * - Protected create: the child's name carries a random id. If the connection drops while the create
@@ -33,11 +33,11 @@ import { LockLostError, ZooKeeperError } from "../../errors.js";
 import { ErrorCode } from "../../protocol/constants.js";
 import type { Stat } from "../../protocol/records/stat.js";
 import { joinPath } from "../../session/paths.js";
-import type { WatchedEvent } from "../../session/watches.js";
+import type { WatchedEvent, Watcher } from "../../session/watches.js";
 import { abortable } from "./abort.js";
+import { releaseMarker } from "./lease.js";
 import { ignore, isRetryable, retryOnConnectionLoss } from "./retry.js";
 import { sequenceOf } from "./sequence.js";
-import { eventsCarryZxid, noteEvent } from "./server-features.js";
 
 /**
  * Which child blocks a contender: given the contenders ahead of it (lowest sequence first) and its own
@@ -65,18 +65,45 @@ export interface ContenderOptions {
   data?: Data | null;
   /** Which child blocks this one. Default: the nearest ahead (a mutex). */
   blockedBy?: BlockedBy;
-  /** Trust a marked release of the blocking child as "nothing below it is left" (mutex-like recipes). */
-  markedHandOver?: boolean;
+  /**
+   * Trust a marked release of the blocking child as "nothing below it is left" (mutex-like recipes); a
+   * function says which blocking children may be released that way (the read-write lock: writers).
+   */
+  markedHandOver?: boolean | ((blocker: string) => boolean);
   /** Aborts the contender: every call it makes, and its waits. */
   signal?: AbortSignal | undefined;
 }
 
 /**
- * The watches set on the blocking child (boxed: a promise cannot resolve to a promise), or null when
- * it did not exist (and no watch was left behind). `data` fires first on any change; `child`, set where
- * it could be, fires on the deletion only, so that a release marker can be told apart.
+ * The watch on a blocking child's release marker (a path that exists only inside the transaction that
+ * releases the child): the watcher is kept so that the watch can be removed again when the child goes
+ * some other way. `created` is set as the event is delivered, so before any later event or answer.
  */
-type Armed = { data: Promise<WatchedEvent>; child: Promise<WatchedEvent> | null } | null;
+interface MarkerWatch {
+  path: string;
+  watcher: Watcher;
+  created: boolean;
+  /** The creation's zxid (-1 before 3.9, whose events carry none). */
+  zxid: bigint;
+}
+
+/** The watches set on the blocking child (boxed: a promise cannot resolve to a promise). */
+interface Armed {
+  /** Its data watch, or null when it was gone already. */
+  data: Promise<WatchedEvent> | null;
+  /** The watch on its release marker, where one was set. */
+  marker: MarkerWatch | null;
+}
+
+/**
+ * Whether a child's deletion came with its release marker: the marker was created first, in the same
+ * transaction where the events say so (3.9+). Before 3.9 the order alone decides, and the marker's
+ * name is reserved: a marker made by hand while a contender watches passes for a release.
+ */
+function releasedWith(marker: MarkerWatch | null, deletion: WatchedEvent): boolean {
+  if (marker === null || !marker.created) return false;
+  return marker.zxid < 0n || deletion.zxid === marker.zxid;
+}
 
 /** How a wait for the blocking child ended. */
 export enum Gone {
@@ -84,7 +111,7 @@ export enum Gone {
   Released,
   /** Deleted some other way (given up, expired, another client's release): look at the others. */
   Deleted,
-  /** Not deleted (its data changed, or the watch ended otherwise): look again. */
+  /** Not deleted, but its watch ended some other way (e.g. someone removed it): look again. */
   Changed,
 }
 
@@ -318,19 +345,30 @@ export class Contender {
   }
 
   /**
-   * Waits until the child `name` goes, and says how (see Gone). Only NodeDataChanged then NodeDeleted
-   * with equal zxids counts as a marked release; a lone deletion, a data change by anyone else
-   * (Curator's revocation writes to a lock child) or a server that sends no zxid is any deletion.
+   * Waits until the child `name` goes, and says how (see Gone). It is a marked release when the child's
+   * deletion arrives after NodeCreated on its release marker (the server sends both of one transaction
+   * in order). Someone else's write to the child (Curator's revocation writes to a lock child) changes
+   * nothing about who is ahead: the child is watched again, without reading the children.
    */
   async waitGone(name: string): Promise<Gone> {
-    const armed = await retryOnConnectionLoss(() => this.arm(name), this.signal);
-    if (armed === null) return Gone.Deleted;
-    const first = await this.event(armed.data);
-    if (first.type === "NodeDeleted") return Gone.Deleted;
-    if (first.type !== "NodeDataChanged" || armed.child === null) return Gone.Changed;
-    const second = await this.event(armed.child);
-    if (second.type !== "NodeDeleted") return Gone.Changed;
-    return first.zxid >= 0n && second.zxid === first.zxid ? Gone.Released : Gone.Deleted;
+    const path = joinPath(this.path, name);
+    // Worth watching only with others ahead: alone ahead, any deletion of the child already says enough.
+    const trust = this.options.markedHandOver;
+    const marked = this.ahead > 1 && (trust === true || (typeof trust === "function" && trust(name)));
+    const armed = await retryOnConnectionLoss(() => this.arm(path, marked), this.signal);
+    const marker = armed.marker;
+    try {
+      let data = armed.data;
+      for (;;) {
+        if (data === null) return marker?.created ? Gone.Released : Gone.Deleted;
+        const event = await this.event(data);
+        if (event.type === "NodeDeleted") return releasedWith(marker, event) ? Gone.Released : Gone.Deleted;
+        if (event.type !== "NodeDataChanged") return Gone.Changed;
+        data = (await retryOnConnectionLoss(() => this.arm(path, false), this.signal)).data;
+      }
+    } finally {
+      if (marker !== null && !marker.created) this.unwatch(marker);
+    }
   }
 
   private async event(watch: Promise<WatchedEvent>): Promise<WatchedEvent> {
@@ -338,38 +376,60 @@ export class Contender {
     if (event.type === "None") {
       throw new LockLostError(`session ended while waiting on ${this.path} (${event.state})`);
     }
-    noteEvent(this.zk, event);
     return event;
   }
 
   /**
-   * Watches the child `name`: its data, and for the marked hand-over its children too (an ephemeral
-   * node has none; that watch is there for the deletion), both requests in one write. getData, not
-   * exists: on a missing node it leaves no watch behind (an exists watch would stay registered until
-   * the session ends); exists only where reading is refused.
+   * Watches the child at `path`: its release marker first where asked (so that the marker of a release
+   * answered after it cannot be missed), then its data, both requests in one write. getData, not
+   * exists, on the child: on a missing node it leaves no watch behind (an exists watch would stay
+   * registered until the session ends); exists only where reading is refused.
    */
-  private async arm(name: string): Promise<Armed> {
-    const path = joinPath(this.path, name);
+  private async arm(path: string, marked: boolean): Promise<Armed> {
+    const marker = marked ? this.watchMarker(releaseMarker(path)) : null;
     const data = this.zk.getData(path, this.watchOptions);
-    const marked = this.options.markedHandOver === true && eventsCarryZxid(this.zk) !== false;
-    const child = marked ? this.zk.getChildren(path, this.watchOptions) : null;
-    child?.catch(ignore);
-    let armed: Armed;
-    try {
-      armed = { data: (await data).watch, child: null };
-    } catch (err) {
-      if (!(err instanceof ZooKeeperError)) throw err;
-      if (err.code === ErrorCode.NoNode) return null;
-      if (err.code !== ErrorCode.NoAuth) throw err;
-      const { stat, watch } = await this.zk.exists(path, this.watchOptions);
-      return stat === null ? null : { data: watch, child: null };
+    const armed: Armed = { data: null, marker: null };
+    if (marker !== null) {
+      try {
+        await marker.set;
+        armed.marker = marker.watch;
+      } catch {
+        // Not set (the connection dropped): the retry sets it again.
+      }
     }
-    if (child === null) return armed;
     try {
-      armed.child = (await child).watch;
-    } catch {
-      // Gone between the two reads: the data watch reports the deletion.
+      armed.data = (await data).watch;
+    } catch (err) {
+      // Gone already: the marker's event, if the release was marked, came in before this answer.
+      if (err instanceof ZooKeeperError && err.code === ErrorCode.NoNode) return armed;
+      if (armed.marker !== null && !armed.marker.created) this.unwatch(armed.marker);
+      if (!(err instanceof ZooKeeperError) || err.code !== ErrorCode.NoAuth) throw err;
+      const { stat, watch } = await this.zk.exists(path, this.watchOptions);
+      return { data: stat === null ? null : watch, marker: null };
     }
     return armed;
+  }
+
+  /** An exists watch on a release marker path; `set` resolves once the server has it. */
+  private watchMarker(path: string): { watch: MarkerWatch; set: Promise<unknown> } {
+    const watch: MarkerWatch = {
+      path,
+      created: false,
+      zxid: -1n,
+      watcher: (e) => {
+        if (e.type !== "NodeCreated") return;
+        watch.created = true;
+        watch.zxid = e.zxid;
+      },
+    };
+    // Without the signal: abandoned in flight, the watch could be set with nobody left to remove it.
+    const set = this.zk.exists(path, { watch: watch.watcher });
+    set.catch(ignore);
+    return { watch, set };
+  }
+
+  /** Takes a marker's watch off again (here and on the server), without waiting for the answer. */
+  private unwatch(marker: MarkerWatch): void {
+    this.zk.removeWatches(marker.path, "data", { watcher: marker.watcher, local: true }).catch(ignore);
   }
 }

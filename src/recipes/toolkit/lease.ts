@@ -15,9 +15,11 @@
  *   the child exists.
  * - Fencing token: the child's creation zxid. A later holder's child was created after every earlier
  *   holder's (it could not hold until they were gone), so tokens strictly increase from holder to holder.
- * - Release: deletes the child. A `markRelease` lease writes the child's data and deletes it in one
- *   transaction, so a zkwire successor sees both events with one zxid and knows the child held until
- *   then (see Contender.waitGone); only worth it on servers whose events carry the zxid (3.9+).
+ * - Release: deletes the child. A `markRelease` lease deletes it in one transaction with the creation
+ *   and deletion of its release marker (`releaseMarker`), a sibling path no one else ever creates. A
+ *   zkwire successor watching for that marker hears its creation, then the child's deletion, and knows
+ *   the child held until it went, on every server line (see Contender.waitGone). No listing ever shows
+ *   the marker: it is gone in the same transaction that made it.
  */
 import type { ZooKeeper } from "../../client/client.js";
 import type { Transaction } from "../../client/transaction.js";
@@ -35,7 +37,7 @@ export { LockLostError };
 export interface LeaseOptions {
   /** ms the connection may stay down before the hold counts as lost. Default 0 (see the header). */
   grace?: number;
-  /** Release with the marker transaction (the lease waited, and the server sends zxids). Default false. */
+  /** Release with the marker transaction (the lease waited: others likely wait behind). Default false. */
   markRelease?: boolean;
   /** When to start the exists watch on the child: on first use of signal/held (default) or at once. */
   watch?: "lazy" | "eager";
@@ -43,7 +45,17 @@ export interface LeaseOptions {
   what?: string;
 }
 
-const EMPTY = new Uint8Array(0);
+/**
+ * The release marker of a child: created and deleted with the child in one transaction when a lease that
+ * waited releases it. The name ends in a letter, so it is never taken for a contender's child, and it is
+ * the child's own name extended, so no other child's release can make it.
+ */
+export function releaseMarker(childPath: string): string {
+  return `${childPath}-released`;
+}
+
+/** Why a marked release can fail while a plain delete would not. */
+const MARKER_REFUSED = new Set<number>([ErrorCode.NoAuth, ErrorCode.NodeExists, ErrorCode.QuotaExceeded]);
 
 /** A held child. Release it (or let `await using` do it); watch `signal` for loss. */
 export class Lease implements AsyncDisposable {
@@ -131,19 +143,22 @@ export class Lease implements AsyncDisposable {
   }
 
   /**
-   * Deletes the child: marked (setData and delete in one transaction) when asked for, else a plain
-   * delete. Where the child's ACL refuses the write, a plain delete; a successor then reads the
-   * children, as with any other client's release.
+   * Deletes the child: marked (the marker made and removed in the same transaction) when asked for,
+   * else a plain delete. Where the marker cannot be made (the path's ACL refuses creating it, a quota,
+   * a marker someone else made), a plain delete; a successor then reads the children, as with any other
+   * client's release.
    */
   private async deleteChild(): Promise<void> {
     let marked = this.markRelease;
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
-        if (marked) await this.zk.transaction().setData(this.path, EMPTY).delete(this.path).commit();
-        else await this.zk.delete(this.path);
+        if (marked) {
+          const marker = releaseMarker(this.path);
+          await this.zk.transaction().create(marker).delete(marker).delete(this.path).commit();
+        } else await this.zk.delete(this.path);
         return;
       } catch (err) {
-        if (err instanceof ZooKeeperError && err.code === ErrorCode.NoAuth && marked) {
+        if (err instanceof ZooKeeperError && marked && MARKER_REFUSED.has(err.code)) {
           marked = false;
           continue;
         }
