@@ -438,12 +438,9 @@ export function markdown(
         "rounds), and of those the wake-ups: the events of one transaction to one session count once " +
         "(zkwire reports each event's zxid; the peers' recipes set one watch per wait, so for them every " +
         "event is a wake-up). A herd-free lock wakes one waiter per release: about one wake-up per " +
-        "acquisition when contended, none when not. " +
-        (serverLine !== undefined && compareLines(serverLine, "3.9") < 0
-          ? "Before 3.9 events carry no zxid, so zkwire's lock takes the standard path: one watch, one event " +
-            "per release (see src/recipes/lock.ts)."
-          : "zkwire's release reaches its successor as two events of one transaction (the release marker " +
-            "and the deletion, see src/recipes/lock.ts)."),
+        "acquisition when contended, none when not. zkwire's marked release reaches its successor as " +
+        "two events of one transaction, its release marker's creation and the deletion (see " +
+        "src/recipes/toolkit/contender.ts); before 3.9 events carry no zxid, and the marker's name pairs them.",
       "",
       table(
         [

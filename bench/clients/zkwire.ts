@@ -2,7 +2,8 @@
  * zkwire, through its public API exactly as an application calls it: promises, one call per operation.
  */
 import { subscribe, unsubscribe } from "node:diagnostics_channel";
-import { Lock as ZkLock, ZooKeeper } from "../../src/index.js";
+import { type WatchedEvent, Lock as ZkLock, ZooKeeper } from "../../src/index.js";
+import { releaseMarker } from "../../src/recipes/toolkit/lease.js";
 import type { BenchClient, ClientFactory, Done, Lock, Op } from "./client.js";
 
 class ZkwireClient implements BenchClient {
@@ -45,12 +46,19 @@ class ZkwireClient implements BenchClient {
       // One subscription per session, kept until close: lock() is called again for every run.
       const session = this.zk.sessionId;
       this.onWatch = (message: unknown) => {
-        const { session: from, zxid } = message as { session: bigint; zxid: bigint };
+        const { session: from, zxid, type, path } = message as WatchedEvent & { session: bigint };
         if (from !== session) return;
         this.notifications++;
-        // A lease's release reaches its successor as two events of one transaction (lock.ts, waitGone).
-        if (zxid < 0n || zxid !== this.lastZxid) this.wakeups++;
+        // A marked release reaches its successor as two events of one transaction, the marker's creation
+        // then the child's deletion (see contender.ts, waitGone): one wake-up. Before 3.9 events carry
+        // no zxid, and the marker's name says which deletion follows it.
+        const follows =
+          zxid >= 0n
+            ? zxid === this.lastZxid
+            : type === "NodeDeleted" && this.lastCreated === releaseMarker(path);
+        if (!follows) this.wakeups++;
         this.lastZxid = zxid;
+        this.lastCreated = type === "NodeCreated" ? path : null;
       };
       subscribe("zkwire:watch", this.onWatch);
     }
@@ -81,6 +89,7 @@ class ZkwireClient implements BenchClient {
   private notifications = 0;
   private wakeups = 0;
   private lastZxid = -1n;
+  private lastCreated: string | null = null;
   private onWatch: ((message: unknown) => void) | null = null;
 }
 
