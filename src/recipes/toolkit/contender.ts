@@ -15,10 +15,11 @@
  * - Marked hand-over (mutex-like recipes only: `markedHandOver`): a zkwire lease that waited releases
  *   its child in one transaction with the creation and deletion of the child's release marker (see
  *   lease.ts). A contender with more than one ahead watches that marker path (exists) beside the
- *   blocking child's data: NodeCreated on the marker says the child held until it went, so nothing below
- *   it remains, and the contender is through without reading the children again. No zxid is needed, so
- *   this works on every server line. Anything else (a lone deletion, someone else's write, e.g.
- *   Curator's revocation) is a plain deletion, and the marker's watch is taken off the server again.
+ *   blocking child's data: the marker's creation, then the child's deletion (on 3.9+ also with one
+ *   zxid), say the child held until it went, so nothing below it remains, and the contender is through
+ *   without reading the children again. No zxid is needed, so this works on every server line. A
+ *   deletion without the marker is a plain deletion, and the marker's watch is taken off the server
+ *   again; someone else's write to the child (e.g. Curator's revocation) only re-arms the data watch.
  * - One round trip when not blocked: the create and the first getChildren are written together; the
  *   server answers a session's requests in order, so the listing already contains the new child.
  * - Protected create: the child's name carries a random id. If the connection drops while the create
