@@ -12,7 +12,17 @@ import { Host, parseGlobal } from "../../src/cli/run.js";
 import { complete, shell } from "../../src/cli/shell.js";
 import { digestAcl, Lock, Perms, type Stat, ZooKeeper } from "../../src/index.js";
 import { lacks, requires } from "../support/features.js";
-import { assertBuilt, BIN, REPO, type Run, uniqueRoot, zkCli, zkCliClasspath, zkwire } from "./support.js";
+import {
+  assertBuilt,
+  BIN,
+  REPO,
+  type Run,
+  uniqueRoot,
+  withoutChatter,
+  zkCli,
+  zkCliClasspath,
+  zkwire,
+} from "./support.js";
 
 const SERVER: string = inject("zkConnect");
 const VERSION: string = inject("zkVersion");
@@ -376,6 +386,18 @@ describe("options", () => {
 });
 
 describe("side by side with zkCli", () => {
+  it("zkCli's connection chatter is cut out whole, even from inside a line it split", () => {
+    // As a CI run once caught it: the event thread printed between two pieces of a listing.
+    const chatter = "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null zxid: -1\n";
+    const raw = `Connecting to 127.0.0.1:2181\n[B, ${chatter}aa, b10]\n${chatter}`;
+    expect(withoutChatter(raw)).toBe("[B, aa, b10]\n");
+    // A watch event the command asked for is output, not chatter.
+    const asked = "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/a zxid: 5\n";
+    expect(withoutChatter(`[a]\n${asked}`)).toBe(
+      "[a]\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/a zxid: 5\n",
+    );
+  });
+
   // Seven JVM starts: minutes on a loaded machine.
   it("ls, ls -s, ls -R, get -s, stat and getAcl print what zkCli prints for the same nodes", {
     timeout: 300_000,

@@ -170,13 +170,19 @@ export async function zkCli(classpath: string, server: string, args: readonly st
       timeoutMs: 60_000,
     },
   );
-  // zkCli's connection chatter comes from its event thread while the main thread prints the command's
-  // output, so it can land anywhere, even inside a line the main thread writes in pieces ("[" of a
-  // listing, the chatter, then the rest). Each piece of chatter is one atomic println: cut those out
-  // wherever they fall, and what is left is the command's output in order.
-  const stdout = r.stdout
+  return { ...r, stdout: withoutChatter(r.stdout) };
+}
+
+/**
+ * zkCli's stdout without its connection chatter. The chatter comes from its event thread while the main
+ * thread prints the command's output, so it can land anywhere, even inside a line the main thread writes
+ * in pieces ("[B, " of a listing, the chatter, then the rest). Each piece of chatter is one atomic
+ * println of "\n" + message (ZooKeeperMain.printMessage): cut each out whole, its leading newline with
+ * it, and what is left is the command's output in order.
+ */
+export function withoutChatter(stdout: string): string {
+  return stdout
     .replace(/^Connecting to \S+\n/m, "")
     .replaceAll(/\nWATCHER::\n/g, "")
-    .replaceAll(/WatchedEvent state:\w+ type:None path:null( zxid: -?\d+)?\n/g, "");
-  return { ...r, stdout };
+    .replaceAll(/\nWatchedEvent state:\w+ type:None path:null( zxid: -?\d+)?\n/g, "");
 }
