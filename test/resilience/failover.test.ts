@@ -319,6 +319,9 @@ describe("an ensemble", () => {
     expect(seen).toContain("None:");
     expect(seen).toContain(`NodeDataChanged:${base}/after`);
     await zk.close();
+    // The close is committed by the quorum, but `other`'s member may not have applied it yet: a read on
+    // one session sees another session's writes only after a sync.
+    await other.sync(base);
     expect(await other.exists(`${base}/eph`)).toBeNull();
     await cluster.start(leader);
   });
