@@ -11,10 +11,11 @@
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
  *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
  *   COST_BURN=zkwire:35 npx tsx bench/server-cost/run.ts            zkwire 35 µs of CPU slower per answer
+ *   COST_CPUS=split npx tsx bench/server-cost/run.ts                the server on a core of its own (cpus.ts)
  *
  * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
  * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
- * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts).
+ * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (shared; split, one: see cpus.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -28,6 +29,7 @@ import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION } from "../knobs.js";
 import { serverCpuReader } from "../server-cpu.js";
 import { median, medianRatio } from "../stats.js";
 import { burns } from "./burn.js";
+import { cpus } from "./cpus.js";
 
 const env = process.env;
 const clients = (env.COST_CLIENTS ?? "zkwire,node-zookeeper-client").split(",").map((s) => s.trim());
@@ -40,6 +42,7 @@ const ops = positive("COST_OPS", 60_000);
 const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
+const placement = cpus(env.COST_CPUS ?? "shared");
 const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
 for (const c of burn.keys())
   if (!clients.includes(c)) throw new Error(`COST_BURN: ${c} is not one of COST_CLIENTS (${clients})`);
@@ -73,6 +76,8 @@ const cluster = await startZooKeeper({
 });
 const pid = cluster.servers[0]?.pid;
 if (pid === undefined) throw new Error("the server's process id is unknown (an external server?)");
+placement.server(pid);
+placement.client(process.pid);
 const serverTotal = serverCpuReader(pid); // every thread, exact (schedstat); the benchmark's own reader
 if (serverTotal === null) throw new Error("the server's CPU cannot be read here (Linux /proc only)");
 const serverCpu = (id: number) => ({ total: serverTotal(), ...serverUserSystem(id) });
@@ -100,6 +105,7 @@ try {
       ],
       { stdio: ["pipe", "pipe", "inherit"] },
     );
+    placement.client(child.pid!);
     const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
     const first = await lines.next();
     if (first.value !== "ready") throw new Error(`${name} did not start: ${first.value}`);
@@ -180,7 +186,7 @@ for (const key of keys) {
   lines.push(`| ${[key, ...cells, ...ratios].join(" | ")} |`);
 }
 console.log(
-  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}${[...burn].map(([c, us]) => `, ${c} burning ${us} µs per answer`).join("")}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
+  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}${placement.placement === "shared" ? "" : `, COST_CPUS=${placement.placement}`}${[...burn].map(([c, us]) => `, ${c} burning ${us} µs per answer`).join("")}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
 );
 console.log(lines.join("\n"));
 process.exit(0);

@@ -1,0 +1,42 @@
+/**
+ * COST_CPUS: where the server and the clients run.
+ *   shared  (default) wherever the scheduler puts them: the server and the client share every core
+ *   split   the server on the last core, the harness and its clients on the first
+ *   one     everything on the first core
+ * Processes are pinned with `taskset -a -p` (every thread; threads started later inherit it) after they
+ * start, so the JVM sizes its thread pools for every core in each placement.
+ */
+import { spawnSync } from "node:child_process";
+import { availableParallelism } from "node:os";
+
+export type Placement = "shared" | "split" | "one";
+
+export interface Cpus {
+  readonly placement: Placement;
+  /** Pins the server's process (all its threads) where the placement puts it. */
+  server(pid: number): void;
+  /** Pins a client's process, or the harness, where the placement puts it. */
+  client(pid: number): void;
+}
+
+export function cpus(spec: string): Cpus {
+  if (spec !== "shared" && spec !== "split" && spec !== "one") {
+    throw new Error(`COST_CPUS must be shared, split or one, got "${spec}"`);
+  }
+  const last = availableParallelism() - 1;
+  if (spec === "split" && last < 1) throw new Error("COST_CPUS=split needs two cores");
+  const pin = (pid: number, cpu: number | null) => {
+    if (cpu === null) return;
+    const r = spawnSync("taskset", ["-a", "-p", "-c", `${cpu}`, `${pid}`], { encoding: "utf8" });
+    if (r.error !== undefined || r.status !== 0) {
+      throw new Error(`COST_CPUS=${spec}: taskset could not pin ${pid}: ${r.error?.message ?? r.stderr}`);
+    }
+  };
+  const serverCpu = spec === "shared" ? null : spec === "split" ? last : 0;
+  const clientCpu = spec === "shared" ? null : 0;
+  return {
+    placement: spec,
+    server: (pid) => pin(pid, serverCpu),
+    client: (pid) => pin(pid, clientCpu),
+  };
+}
