@@ -5,7 +5,8 @@
  * every client issues the same operations at the same rate (COST_RATE per second, COST_DEPTH at most in
  * flight), each from a process of its own, interleaved round by round. Per operation the report gives
  * the server's CPU (user and system, from /proc) and, where `perf` can attach, the system calls the
- * server made and the wake-ups it caused (kernel tracepoints, counted in the server's threads).
+ * server made and the wake-ups it caused (kernel tracepoints, counted in the server's threads), and the
+ * same of the client's process ("client read/op", ...).
  *
  *   npx tsx bench/server-cost/run.ts
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
@@ -56,7 +57,39 @@ function positive(name: string, fallback: number): number {
 /** Tracepoints counted in the server's threads: what it asked of the kernel, and whom it woke. */
 const SYSCALLS = ["read", "write", "epoll_wait", "epoll_ctl", "futex"];
 const EVENTS = [...SYSCALLS.map((s) => `syscalls:sys_enter_${s}`), "sched:sched_wakeup"];
-const perfWorks = spawnSync("perf", ["stat", "-x", ",", "-e", EVENTS.join(","), "true"]).status === 0;
+/** The same of the client's process (libuv waits in epoll_pwait; a stream may write with writev). */
+const CLIENT_SYSCALLS = ["read", "write", "writev", "epoll_pwait", "epoll_ctl", "futex"];
+const CLIENT_EVENTS = [...CLIENT_SYSCALLS.map((s) => `syscalls:sys_enter_${s}`), "sched:sched_wakeup"];
+const perfWorks =
+  spawnSync("perf", ["stat", "-x", ",", "-e", [...EVENTS, ...CLIENT_EVENTS].join(","), "true"]).status === 0;
+
+/** `perf stat` attached to a process until stop(); then the count of each event. */
+function countEvents(pid: number, events: readonly string[]) {
+  const perf = spawn("perf", ["stat", "-x", ",", "-e", events.join(","), "-p", `${pid}`], {
+    stdio: ["ignore", "ignore", "pipe"],
+  });
+  let counted = "";
+  perf.stderr.on("data", (d) => (counted += d));
+  return {
+    async stop(): Promise<Map<string, number>> {
+      perf.kill("SIGINT");
+      await new Promise((resolve) => perf.once("exit", resolve));
+      const counts = new Map<string, number>();
+      for (const l of counted.split("\n")) {
+        const [count, , event] = l.split(",");
+        if (event?.includes(":")) counts.set(event, Number(count));
+      }
+      return counts;
+    },
+  };
+}
+
+/** A figure's label: "read/op", "wake-ups/op", with `who` before it ("client ") when given. */
+function eventLabel(event: string, who = ""): string {
+  return event.startsWith("sched:")
+    ? `${who}wake-ups/op`
+    : `${who}${event.replace("syscalls:sys_enter_", "")}/op`;
+}
 
 /** The server's user and system CPU in µs, from /proc/<pid>/stat (10 ms ticks). */
 function serverUserSystem(pid: number): { user: number; system: number } {
@@ -115,22 +148,15 @@ try {
     // Alternate the order: A B, B A, ...
     for (const name of round % 2 === 0 ? clients : [...clients].reverse()) {
       const peer = peers.get(name)!;
-      const perf = perfWorks
-        ? spawn("perf", ["stat", "-x", ",", "-e", EVENTS.join(","), "-p", `${pid}`], {
-            stdio: ["ignore", "ignore", "pipe"],
-          })
-        : null;
-      let counted = "";
-      perf?.stderr?.on("data", (d) => (counted += d));
-      if (perf !== null) await sleep(300); // perf attaches to every thread before the run starts
+      const serverPerf = perfWorks ? countEvents(pid, EVENTS) : null;
+      const clientPerf = perfWorks ? countEvents(peer.child.pid!, CLIENT_EVENTS) : null;
+      if (perfWorks) await sleep(300); // perf attaches to every thread before the run starts
       const before = serverCpu(pid);
       peer.child.stdin!.write("go\n");
       const line = await peer.lines.next();
       const after = serverCpu(pid);
-      if (perf !== null) {
-        perf.kill("SIGINT");
-        await new Promise((resolve) => perf.once("exit", resolve));
-      }
+      const serverCounts = (await serverPerf?.stop()) ?? new Map<string, number>();
+      const clientCounts = (await clientPerf?.stop()) ?? new Map<string, number>();
       const r = JSON.parse(line.value as string) as {
         ops: number;
         errors: number;
@@ -145,14 +171,8 @@ try {
         "server system µs/op": (after.system - before.system) / r.ops,
         errors: r.errors,
       };
-      for (const l of counted.split("\n")) {
-        const [count, , event] = l.split(",");
-        if (event === undefined || !event.includes(":")) continue;
-        const label = event.startsWith("sched:")
-          ? "wake-ups/op"
-          : `${event.replace("syscalls:sys_enter_", "")}/op`;
-        row[label] = Number(count) / r.ops;
-      }
+      for (const [event, count] of serverCounts) row[eventLabel(event)] = count / r.ops;
+      for (const [event, count] of clientCounts) row[eventLabel(event, "client ")] = count / r.ops;
       figures.get(name)!.push(row);
       process.stderr.write(
         `round ${round + 1}/${rounds} ${name}: ${Math.round(row["ops/s"]!)} ops/s, server ${row["server µs/op"]!.toFixed(1)} µs/op\n`,
