@@ -4,7 +4,8 @@
  *   split   the server on the last core, the harness and its clients on the first
  *   one     everything on the first core
  * Processes are pinned with `taskset -a -p` (every thread; threads started later inherit it) after they
- * start, so the JVM sizes its thread pools for every core in each placement.
+ * start, so the JVM sizes its thread pools for every core in each placement. The idle fill
+ * (BENCH_IDLE_FILL) is started by the harness after it is pinned, so its loops run where the clients do.
  */
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
