@@ -3,6 +3,7 @@
  * line alone, and CI can turn any knob without a code change). Every value is validated here, so a typo
  * fails before a server is started rather than after minutes of measuring the wrong thing.
  */
+import { isPlacement, type Placement } from "./cpus.js";
 
 export interface Knobs {
   /** Measured rounds per scenario; each figure is the median over them. */
@@ -46,6 +47,11 @@ export interface Knobs {
    * by default: on this machine it did not make runs steadier (see bench/README.md).
    */
   readonly idleFill: boolean;
+  /**
+   * BENCH_CPUS: where the server and the clients run (cpus.ts): shared (default), split (the server on
+   * a core of its own), one. Needs a server the benchmark starts.
+   */
+  readonly cpus: Placement;
 }
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -69,6 +75,14 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   if (raw === "0") return false;
   if (raw === "1") return true;
   throw new KnobError(`${name} must be 0 or 1, got "${raw}"`);
+}
+
+function placement(env: Env): Placement {
+  const raw = env.BENCH_CPUS || "shared";
+  if (!isPlacement(raw)) throw new KnobError(`BENCH_CPUS must be shared, split or one, got "${raw}"`);
+  if (raw !== "shared" && env.ZK_CONNECT)
+    throw new KnobError(`BENCH_CPUS=${raw} needs a server the benchmark starts, not ZK_CONNECT`);
+  return raw;
 }
 
 function list(env: Env, name: string): string[] {
@@ -112,6 +126,7 @@ export function readKnobs(env: Env = process.env): Knobs {
     profDir: env.BENCH_PROF_DIR || "bench/profiles",
     zkVersion: env.BENCH_ZK_VERSION || env.ZK_VERSION || DEFAULT_ZK_VERSION,
     idleFill: flag(env, "BENCH_IDLE_FILL", false),
+    cpus: placement(env),
     serverJvmArgs: (env.BENCH_SERVER_JVM_ARGS ?? DEFAULT_SERVER_JVM_ARGS.join(" "))
       .split(/\s+/)
       .filter((s) => s !== ""),

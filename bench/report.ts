@@ -5,6 +5,7 @@
  */
 import type { ClientName } from "./clients/client.js";
 import { CODEC_IMPLS, type CodecImpl } from "./codec/cases.js";
+import type { Placement } from "./cpus.js";
 import type { RunResult } from "./ipc.js";
 import { MEMORY_SCENARIO } from "./scenarios.js";
 import { median, medianRatio, middleHalf, roundRatios, type Spread } from "./stats.js";
@@ -370,15 +371,25 @@ function table(header: string[], rows: string[][], alignRight: boolean[]): strin
   return [line(header), `| ${rule.join(" | ")} |`, ...rows.map(line)].join("\n");
 }
 
+/** Where the server and the clients ran (BENCH_CPUS), as the network section says it. */
+const PLACED: Record<Placement, string> = {
+  shared:
+    "on this machine's few cores server and client share the CPU, so what a client saves is left to the server.",
+  split:
+    "the server ran on a core of its own and the clients on another (BENCH_CPUS=split), so a client's CPU " +
+    "does not take the server's.",
+  one: "the server and the clients shared one core (BENCH_CPUS=one).",
+};
+
 export function markdown(
   rows: readonly Row[],
   memory: readonly MemoryRow[],
   memoryRequests: number,
   codec: readonly CodecRow[],
   skips: Skips,
-  serverLine?: string,
-  idleFill = false,
+  run: { readonly serverLine?: string; readonly idleFill?: boolean; readonly cpus?: Placement } = {},
 ): string {
+  const { serverLine, idleFill = false, cpus = "shared" } = run;
   const out: string[] = [];
   if (rows.length > 0) {
     out.push(
@@ -386,9 +397,9 @@ export function markdown(
       "",
       "Medians over rounds. CPU is user + system time of the client's process per operation; user " +
         "leaves out the kernel's socket work, which every client pays alike. Server is the ZooKeeper " +
-        "server's CPU per operation over the same run (all its threads): on this machine's few cores " +
-        "server and client share the CPU, so what a client saves is left to the server. The last four " +
-        "columns are " +
+        "server's CPU per operation over the same run (all its threads): " +
+        PLACED[cpus] +
+        " The last four columns are " +
         "zkwire's figure divided by that row's client, the median of per-round ratios: ops/s above 1 " +
         "and CPU/op, p50 or the server's CPU/op below 1 favour zkwire." +
         (idleFill

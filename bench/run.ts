@@ -34,6 +34,7 @@ import {
   codecScenarioName,
 } from "./codec/cases.js";
 import type { FromCodecWorker, ToCodecWorker } from "./codec/worker.js";
+import { cpus } from "./cpus.js";
 import { startIdleFill } from "./idle-fill.js";
 import type { FromWorker, Paths, RunResult, ToWorker } from "./ipc.js";
 import { KnobError, type Knobs, knobsSet, matches, readKnobs } from "./knobs.js";
@@ -256,7 +257,16 @@ async function main(): Promise<void> {
       zookeeper = `${cluster.version} (${cluster.source}${cluster.source === "external" ? `, ${cluster.connectString}` : `, asked for ${knobs.zkVersion}`})`;
       serverLine = lineOf(cluster.version);
       log(`ZooKeeper ${zookeeper} at ${cluster.connectString}`);
-      const serverCpu = serverCpuReader(cluster.servers[0]?.pid);
+      const serverPid = cluster.servers[0]?.pid;
+      if (knobs.cpus !== "shared") {
+        if (serverPid === undefined)
+          throw new Error(`BENCH_CPUS=${knobs.cpus}: the server's process id is unknown`);
+        const placement = cpus(knobs.cpus, "BENCH_CPUS");
+        placement.server(serverPid);
+        placement.client(process.pid); // the workers and peers started from here inherit its core
+        log(`BENCH_CPUS=${knobs.cpus}: the server and the clients pinned (bench/cpus.ts)`);
+      }
+      const serverCpu = serverCpuReader(serverPid);
       const first = cluster.servers[0];
       const serverRequests =
         cluster.source === "external" || first === undefined
@@ -373,7 +383,11 @@ async function main(): Promise<void> {
       `ZooKeeper: ${zookeeper}\nCPU time stolen by other virtual machines: ${percent(stolen)}\n${disturbed}\n\n`,
     );
     process.stdout.write(
-      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine, knobs.idleFill),
+      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, {
+        serverLine,
+        idleFill: knobs.idleFill,
+        cpus: knobs.cpus,
+      }),
     );
     if (rebalanced !== null) process.stdout.write(`\n${rebalanceMarkdown(rebalanced)}`);
     if (failoverResults) process.stdout.write(`\n${failover.failoverMarkdown(failoverResults)}`);
@@ -388,7 +402,11 @@ async function main(): Promise<void> {
         knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
       } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
-      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, serverLine, knobs.idleFill),
+      markdown(rows, memory, knobs.memoryRequests, codecTable, skips, {
+        serverLine,
+        idleFill: knobs.idleFill,
+        cpus: knobs.cpus,
+      }),
       ...(rebalanced === null ? [] : [rebalanceMarkdown(rebalanced)]),
       failoverResults ? failover.failoverMarkdown(failoverResults) : "",
       cacheReport?.markdown ?? "",

@@ -12,11 +12,11 @@
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
  *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
  *   COST_BURN=zkwire:35 npx tsx bench/server-cost/run.ts            zkwire 35 µs of CPU slower per answer
- *   COST_CPUS=split npx tsx bench/server-cost/run.ts                the server on a core of its own (cpus.ts)
+ *   COST_CPUS=split npx tsx bench/server-cost/run.ts                the server on a core of its own (../cpus.ts)
  *
  * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
  * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
- * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (shared; split, one: see cpus.ts).
+ * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (shared; split, one: see ../cpus.ts).
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -25,12 +25,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ZooKeeper } from "../../src/index.js";
 import { startZooKeeper } from "../../src/testing/index.js";
 import { CLIENT_NAMES, isClientName } from "../clients/client.js";
+import { cpus } from "../cpus.js";
 import { startIdleFill } from "../idle-fill.js";
 import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION } from "../knobs.js";
 import { serverCpuReader } from "../server-cpu.js";
 import { median, medianRatio } from "../stats.js";
 import { burns } from "./burn.js";
-import { cpus } from "./cpus.js";
 
 const env = process.env;
 const clients = (env.COST_CLIENTS ?? "zkwire,node-zookeeper-client").split(",").map((s) => s.trim());
@@ -43,7 +43,7 @@ const ops = positive("COST_OPS", 60_000);
 const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
-const placement = cpus(env.COST_CPUS ?? "shared");
+const placement = cpus(env.COST_CPUS || "shared", "COST_CPUS");
 const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
 for (const c of burn.keys())
   if (!clients.includes(c)) throw new Error(`COST_BURN: ${c} is not one of COST_CLIENTS (${clients})`);

@@ -1,11 +1,12 @@
 /**
- * COST_CPUS: where the server and the clients run.
- *   shared  (default) wherever the scheduler puts them: the server and the client share every core
- *   split   the server on the last core, the harness and its clients on the first
+ * Where the server and the clients run (BENCH_CPUS for `npm run bench`, COST_CPUS for
+ * `bench/server-cost/run.ts`):
+ *   shared  (default) wherever the scheduler puts them: the server and the clients share every core
+ *   split   the server on the last core; the harness, its clients and everything it starts on the first
  *   one     everything on the first core
  * Processes are pinned with `taskset -a -p` (every thread; threads started later inherit it) after they
- * start, so the JVM sizes its thread pools for every core in each placement. The idle fill
- * (BENCH_IDLE_FILL) is started by the harness after it is pinned, so its loops run where the clients do.
+ * start, so the JVM sizes its thread pools for every core in each placement. What the harness starts
+ * after it is pinned (client workers, peers, the idle fill's loops) inherits its core.
  */
 import { spawnSync } from "node:child_process";
 import { availableParallelism } from "node:os";
@@ -20,17 +21,20 @@ export interface Cpus {
   client(pid: number): void;
 }
 
-export function cpus(spec: string): Cpus {
-  if (spec !== "shared" && spec !== "split" && spec !== "one") {
-    throw new Error(`COST_CPUS must be shared, split or one, got "${spec}"`);
-  }
+export function isPlacement(s: string): s is Placement {
+  return s === "shared" || s === "split" || s === "one";
+}
+
+/** `knob` names the variable the placement came from, for errors. */
+export function cpus(spec: string, knob: string): Cpus {
+  if (!isPlacement(spec)) throw new Error(`${knob} must be shared, split or one, got "${spec}"`);
   const last = availableParallelism() - 1;
-  if (spec === "split" && last < 1) throw new Error("COST_CPUS=split needs two cores");
+  if (spec === "split" && last < 1) throw new Error(`${knob}=split needs two cores`);
   const pin = (pid: number, cpu: number | null) => {
     if (cpu === null) return;
     const r = spawnSync("taskset", ["-a", "-p", "-c", `${cpu}`, `${pid}`], { encoding: "utf8" });
     if (r.error !== undefined || r.status !== 0) {
-      throw new Error(`COST_CPUS=${spec}: taskset could not pin ${pid}: ${r.error?.message ?? r.stderr}`);
+      throw new Error(`${knob}=${spec}: taskset could not pin ${pid}: ${r.error?.message ?? r.stderr}`);
     }
   };
   const serverCpu = spec === "shared" ? null : spec === "split" ? last : 0;
