@@ -25,9 +25,8 @@ export function isPlacement(s: string): s is Placement {
   return s === "shared" || s === "split" || s === "one";
 }
 
-/** `knob` names the variable the placement came from, for errors. */
-export function cpus(spec: string, knob: string): Cpus {
-  if (!isPlacement(spec)) throw new Error(`${knob} must be shared, split or one, got "${spec}"`);
+/** `knob` names the variable the placement came from (parsed by knobs.ts's parsePlacement), for errors. */
+export function cpus(spec: Placement, knob: string): Cpus {
   const last = availableParallelism() - 1;
   if (spec === "split" && last < 1) throw new Error(`${knob}=split needs two cores`);
   const pin = (pid: number, cpu: number | null) => {

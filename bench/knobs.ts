@@ -77,9 +77,15 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new KnobError(`${name} must be 0 or 1, got "${raw}"`);
 }
 
+/** The placement (cpus.ts) a knob names; empty or unset: shared. */
+export function parsePlacement(raw: string | undefined, knob: string): Placement {
+  const spec = raw || "shared";
+  if (!isPlacement(spec)) throw new KnobError(`${knob} must be shared, split or one, got "${spec}"`);
+  return spec;
+}
+
 function placement(env: Env): Placement {
-  const raw = env.BENCH_CPUS || "shared";
-  if (!isPlacement(raw)) throw new KnobError(`BENCH_CPUS must be shared, split or one, got "${raw}"`);
+  const raw = parsePlacement(env.BENCH_CPUS, "BENCH_CPUS");
   if (raw !== "shared" && env.ZK_CONNECT)
     throw new KnobError(`BENCH_CPUS=${raw} needs a server the benchmark starts, not ZK_CONNECT`);
   return raw;

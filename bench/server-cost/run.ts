@@ -27,7 +27,7 @@ import { startZooKeeper } from "../../src/testing/index.js";
 import { CLIENT_NAMES, isClientName } from "../clients/client.js";
 import { cpus } from "../cpus.js";
 import { startIdleFill } from "../idle-fill.js";
-import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION } from "../knobs.js";
+import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION, parsePlacement } from "../knobs.js";
 import { serverCpuReader } from "../server-cpu.js";
 import { median, medianRatio } from "../stats.js";
 import { burns } from "./burn.js";
@@ -43,7 +43,7 @@ const ops = positive("COST_OPS", 60_000);
 const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
-const placement = cpus(env.COST_CPUS || "shared", "COST_CPUS");
+const placement = cpus(parsePlacement(env.COST_CPUS, "COST_CPUS"), "COST_CPUS");
 const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
 for (const c of burn.keys())
   if (!clients.includes(c)) throw new Error(`COST_BURN: ${c} is not one of COST_CLIENTS (${clients})`);
