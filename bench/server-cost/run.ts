@@ -13,10 +13,14 @@
  *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
  *   COST_BURN=zkwire:35 npx tsx bench/server-cost/run.ts            zkwire 35 µs of CPU slower per answer
  *   COST_CPUS=split npx tsx bench/server-cost/run.ts                the server on a core of its own (../cpus.ts)
+ *   COST_PROFILE_DIR=/tmp/p npx tsx bench/server-cost/run.ts        a perf profile of the server per client and round
  *
  * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
  * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
- * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (shared; split, one: see ../cpus.ts).
+ * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (shared; split, one: see ../cpus.ts),
+ * COST_PROFILE_DIR (none: `perf record` of the server into <dir>/<client>-round<n>.data; read with
+ * `perf report -i <file> --no-children --sort sym`. It doubles the server's CPU per operation here, so
+ * its runs' figures are not comparable with others').
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
@@ -44,6 +48,7 @@ const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
 const placement = cpus(parsePlacement(env.COST_CPUS, "COST_CPUS"), "COST_CPUS");
+const profileDir = env.COST_PROFILE_DIR || null;
 const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
 for (const c of burn.keys())
   if (!clients.includes(c)) throw new Error(`COST_BURN: ${c} is not one of COST_CLIENTS (${clients})`);
@@ -98,6 +103,22 @@ function serverUserSystem(pid: number): { user: number; system: number } {
   return { user: Number(fields[11]) * tickUs, system: Number(fields[12]) * tickUs };
 }
 
+/**
+ * `perf record` of the server's threads (call graphs, kernel and JVM-native frames; JIT-compiled Java
+ * shows as unresolved addresses) until stop(): where its CPU goes under one client's load.
+ */
+function recordProfile(pid: number, file: string) {
+  const perf = spawn("perf", ["record", "-q", "-F", "2999", "-g", "-p", `${pid}`, "-o", file], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  return {
+    async stop(): Promise<void> {
+      perf.kill("SIGINT");
+      await new Promise((resolve) => perf.once("exit", resolve));
+    },
+  };
+}
+
 interface Peer {
   child: ChildProcess;
   lines: AsyncIterator<string>;
@@ -150,6 +171,7 @@ try {
       const peer = peers.get(name)!;
       const serverPerf = perfWorks ? countEvents(pid, EVENTS) : null;
       const clientPerf = perfWorks ? countEvents(peer.child.pid!, CLIENT_EVENTS) : null;
+      const profile = profileDir ? recordProfile(pid, `${profileDir}/${name}-round${round + 1}.data`) : null;
       if (perfWorks) await sleep(300); // perf attaches to every thread before the run starts
       const before = serverCpu(pid);
       peer.child.stdin!.write("go\n");
@@ -157,6 +179,7 @@ try {
       const after = serverCpu(pid);
       const serverCounts = (await serverPerf?.stop()) ?? new Map<string, number>();
       const clientCounts = (await clientPerf?.stop()) ?? new Map<string, number>();
+      await profile?.stop();
       const r = JSON.parse(line.value as string) as {
         ops: number;
         errors: number;
