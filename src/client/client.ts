@@ -69,6 +69,11 @@ export interface ZooKeeperOptions {
   maxPacketSize?: number;
   /** Backoff between rounds over the host list, [first, max] in ms (jittered). */
   backoff?: readonly [number, number];
+  /**
+   * With 32 or more requests in flight, wait about 1 ms after a read so replies are read, and the
+   * requests they make room for written, in batches (src/session/read-pacing.ts). Default true.
+   */
+  readPacing?: boolean;
   logger?: Logger;
   /** Shuffle source (tests). */
   random?: () => number;
@@ -200,6 +205,7 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
         : undefined,
       tls: options.tls === true ? {} : options.tls === false ? undefined : options.tls,
       maxPacketSize: positiveInt(options.maxPacketSize ?? DEFAULT_MAX_PACKET, "maxPacketSize"),
+      readPacing: flag(options.readPacing ?? true, "readPacing"),
       sasl: options.sasl,
       logger: options.logger ?? silentLogger,
       backoff: options.backoff ?? SESSION_DEFAULTS.backoff,
@@ -880,6 +886,12 @@ function isFailureLike(f: unknown): f is Failure {
 
 function isFailure(f: unknown, code: number): boolean {
   return isFailureLike(f) && !(f instanceof Error) && f.code === code;
+}
+
+function flag(v: boolean, name: string): boolean {
+  if (typeof v !== "boolean")
+    throw new ZkArgumentError(`${name} must be true or false, got ${describeValue(v)}`);
+  return v;
 }
 
 function positiveInt(v: number, name: string): number {

@@ -31,6 +31,9 @@ export interface SocketLike {
   write(bytes: Buffer): boolean;
   destroy(): void;
   setNoDelay(noDelay?: boolean): unknown;
+  /** Stops reading until resume() (what arrives meanwhile waits in the kernel's buffer). */
+  pause(): unknown;
+  resume(): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: the socket's events carry different arguments
   on(event: string, listener: (...args: any[]) => void): unknown;
   // biome-ignore lint/suspicious/noExplicitAny: as above

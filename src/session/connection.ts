@@ -7,6 +7,7 @@ import type * as tls from "node:tls";
 import { FrameDecoder } from "../protocol/framing.js";
 import { type Clock, netTransport, realClock, type SocketLike, type Transport } from "./clock.js";
 import type { HostAddress } from "./connect-string.js";
+import { ReadPacer } from "./read-pacing.js";
 
 export interface ConnectionHandlers {
   /** The socket is open (TLS: handshake done); the session may write. */
@@ -18,6 +19,8 @@ export interface ConnectionHandlers {
   onFrame(buf: Buffer, start: number, end: number, owned: boolean): void;
   /** The socket can take more after a write returned false. */
   onDrain(): void;
+  /** Requests written and not yet answered (read-pacing.ts: whether to wait before the next read). */
+  inFlight(): number;
   /** Called once, after which nothing else is called. */
   onClose(error: Error | null): void;
 }
@@ -26,6 +29,8 @@ export interface ConnectionOptions {
   /** TLS options, or undefined for plain TCP. */
   tls: tls.ConnectionOptions | undefined;
   maxPacketSize: number;
+  /** Wait a moment before reading again while many requests are in flight (read-pacing.ts). */
+  readPacing: boolean;
   /** Where the connection reads the time (default: performance.now()). */
   clock?: Clock | undefined;
   /** How it opens its socket (default: node:net, or node:tls). */
@@ -37,6 +42,12 @@ export class Connection {
   private readonly socket: SocketLike;
   private readonly clock: Clock;
   private readonly decoder: FrameDecoder;
+  /** Null when reads are not paced. */
+  private readonly pacer: ReadPacer | null;
+  /** Frames the read being handled has brought so far. */
+  private framesThisRead = 0;
+  /** The timer that ends a held read, while one is held. */
+  private holdTimer: unknown = null;
   private closed = false;
   /** clock.now() of the last bytes received and sent: the session's timers read these. */
   lastReceived: number;
@@ -51,6 +62,7 @@ export class Connection {
     this.decoder = new FrameDecoder(options.maxPacketSize);
     this.clock = options.clock ?? realClock;
     this.lastReceived = this.lastSent = this.clock.now();
+    this.pacer = options.readPacing ? new ReadPacer(this.lastReceived) : null;
     const { socket, openEvent } = (options.transport ?? netTransport)(address, options.tls, (chunk, reused) =>
       this.received(chunk, reused),
     );
@@ -80,13 +92,22 @@ export class Connection {
   end(error: Error | null = null): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.holdTimer !== null) this.clock.clearTimeout(this.holdTimer);
+    this.holdTimer = null;
     this.socket.destroy();
     this.handlers.onClose(error);
   }
 
   /** The decoder's frame handler, bound once rather than a closure per read. */
   private readonly onFrame = (buf: Buffer, start: number, end: number, owned: boolean): void => {
+    this.framesThisRead++;
     if (!this.closed) this.handlers.onFrame(buf, start, end, owned);
+  };
+
+  /** The end of a held read: read again. */
+  private readonly resumeReads = (): void => {
+    this.holdTimer = null;
+    if (!this.closed) this.socket.resume();
   };
 
   private opened(): void {
@@ -95,11 +116,20 @@ export class Connection {
 
   private received(chunk: Buffer, reused: boolean): void {
     if (this.closed) return;
-    this.lastReceived = this.clock.now();
+    const now = this.clock.now();
+    this.lastReceived = now;
+    this.framesThisRead = 0;
     try {
       this.decoder.pushRanges(chunk, this.onFrame, reused);
     } catch (err) {
       this.end(err as Error);
+      return;
+    }
+    if (this.pacer === null || this.closed || this.holdTimer !== null) return;
+    const hold = this.pacer.afterRead(now, this.framesThisRead, this.handlers.inFlight());
+    if (hold > 0) {
+      this.socket.pause();
+      this.holdTimer = this.clock.setTimeout(this.resumeReads, hold);
     }
   }
 }

@@ -195,6 +195,11 @@ export class Depot {
     return xid;
   }
 
+  /** Requests written and not yet answered. */
+  get inFlight(): number {
+    return this.written.length + this.authWritten.length;
+  }
+
   /** Queues a request behind every other; it leaves with the next flush. */
   push(p: Pending): void {
     this.toWrite.push(p);

@@ -64,6 +64,8 @@ export interface SessionOptions {
   resume: { sessionId: bigint; password: Uint8Array } | undefined;
   tls: tls.ConnectionOptions | undefined;
   maxPacketSize: number;
+  /** Wait a moment before reading again while many requests are in flight (read-pacing.ts). */
+  readPacing: boolean;
   sasl: (() => SaslMechanism) | undefined;
   logger: Logger;
   /** Backoff between rounds over the host list: [first, max] in ms; each wait is jittered. */
@@ -446,6 +448,7 @@ export class Session {
         {
           tls: this.options.tls,
           maxPacketSize: this.options.maxPacketSize,
+          readPacing: this.options.readPacing,
           clock: this.clock,
           transport: this.options.transport,
         },
@@ -468,6 +471,7 @@ export class Session {
             }
           },
           onDrain: () => this.depot.drained(),
+          inFlight: () => this.depot.inFlight,
           onClose: (error) => {
             this.clock.clearTimeout(connectTimer);
             this.connectionEnded(conn, error);

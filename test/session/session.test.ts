@@ -52,6 +52,12 @@ describe("connect strings", () => {
     expect(() => new ZooKeeper(text)).toThrow(ZkArgumentError);
   });
 
+  it("refuses a readPacing that is not a boolean at construction", () => {
+    const bad = { readPacing: "no" } as unknown as { readPacing: boolean };
+    expect(() => new ZooKeeper("127.0.0.1:2181", bad)).toThrow(ZkArgumentError);
+    expect(() => new ZooKeeper("127.0.0.1:2181", bad)).toThrow(/readPacing must be true or false, got/);
+  });
+
   it("shuffles hosts, every order possible", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 200; i++) seen.add(shuffled(["a", "b", "c"]).join(""));

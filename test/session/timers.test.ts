@@ -5,7 +5,8 @@
  * exactly where each boundary lies, which a real clock on a loaded machine cannot.
  *
  *   ping after T/3 of quiet; the connection dead after 2T/3 without a byte; each connect attempt gets
- *   T / (number of hosts); cut off from every server for T, the session is expired.
+ *   T / (number of hosts); cut off from every server for T, the session is expired. With many requests
+ *   in flight, a read is followed by a 1 ms wait before the next (src/session/read-pacing.ts).
  */
 import { EventEmitter } from "node:events";
 import { describe, expect, it } from "vitest";
@@ -17,6 +18,7 @@ import type { Clock, SocketLike, Transport } from "../../src/session/clock.js";
 import { parseConnectString } from "../../src/session/connect-string.js";
 import { encodeFrame } from "../../src/session/depot.js";
 import { silentLogger } from "../../src/session/logger.js";
+import { HOLD_MS, MIN_IN_FLIGHT } from "../../src/session/read-pacing.js";
 import { Session } from "../../src/session/session.js";
 
 /** Time moves only when the test says so; due timers run in order, each followed by its promise work. */
@@ -64,6 +66,24 @@ async function settle(): Promise<void> {
 class FakeSocket extends EventEmitter implements SocketLike {
   readonly written: Buffer[] = [];
   destroyed = false;
+  paused = false;
+  /** What the server sent while the socket was paused, read on resume(). */
+  private readonly unread: Buffer[] = [];
+  pause(): this {
+    this.paused = true;
+    return this;
+  }
+  resume(): this {
+    this.paused = false;
+    for (let b = this.unread.shift(); b !== undefined && !this.paused; b = this.unread.shift())
+      this.emit("data", b);
+    return this;
+  }
+  /** Bytes from the server: read now, or on resume() when paused. */
+  feed(bytes: Buffer): void {
+    if (this.paused) this.unread.push(bytes);
+    else this.emit("data", bytes);
+  }
   write(bytes: Buffer): boolean {
     this.written.push(Buffer.from(bytes));
     return true;
@@ -94,7 +114,7 @@ class FakeSocket extends EventEmitter implements SocketLike {
     });
     const len = Buffer.alloc(4);
     len.writeInt32BE(body.length);
-    this.emit("data", Buffer.concat([len, body]));
+    this.feed(Buffer.concat([len, body]));
   }
   /** A ping's reply: ReplyHeader{xid -2, zxid, err 0}. */
   pong(): void {
@@ -103,11 +123,25 @@ class FakeSocket extends EventEmitter implements SocketLike {
     frame.writeInt32BE(Xid.ping, 4);
     frame.writeBigInt64BE(0n, 8);
     frame.writeInt32BE(0, 16);
-    this.emit("data", frame);
+    this.feed(frame);
+  }
+  /** sync's replies (ReplyHeader, then the path "/") to the given xids, in one read. */
+  syncReplies(xids: readonly number[]): void {
+    const frames = xids.map((xid) => {
+      const frame = Buffer.alloc(25);
+      frame.writeInt32BE(21, 0);
+      frame.writeInt32BE(xid, 4);
+      frame.writeBigInt64BE(1n, 8);
+      frame.writeInt32BE(0, 16);
+      frame.writeInt32BE(1, 20);
+      frame.write("/", 24);
+      return frame;
+    });
+    this.feed(Buffer.concat(frames));
   }
 }
 
-function harness(connect: string, sessionTimeout: number) {
+function harness(connect: string, sessionTimeout: number, readPacing = true) {
   const clock = new ManualClock();
   const sockets: FakeSocket[] = [];
   const transport: Transport = (_address, _tls, onRead) => {
@@ -124,6 +158,7 @@ function harness(connect: string, sessionTimeout: number) {
     resume: undefined,
     tls: undefined,
     maxPacketSize: 1 << 20,
+    readPacing,
     sasl: undefined,
     logger: silentLogger,
     backoff: [50, 1_000],
@@ -137,8 +172,8 @@ function harness(connect: string, sessionTimeout: number) {
 }
 
 /** A session established on its first socket at clock time 0, granted T ms. */
-async function established(t: number) {
-  const h = harness("127.0.0.1:2181", t);
+async function established(t: number, readPacing = true) {
+  const h = harness("127.0.0.1:2181", t, readPacing);
   await settle();
   const socket = h.sockets[0]!;
   socket.emit("connect");
@@ -227,5 +262,75 @@ describe("timer rules (manual clock, no server)", () => {
     await clock.advance(1);
     expect(session.state.kind).toBe("expired");
     expect(await outcome).toBe(-112); // SessionExpired
+  });
+});
+
+describe("read pacing (manual clock, no server)", () => {
+  /** `n` syncs submitted and written (xids 1..n); their outcomes, "ok" once answered. */
+  async function inFlight(session: Session, n: number) {
+    const outcomes: string[] = [];
+    for (let i = 0; i < n; i++)
+      session.submit(Operations.sync, encodeFrame(Operations.sync, { path: "/" })).then(
+        () => outcomes.push("ok"),
+        () => outcomes.push("failed"),
+      );
+    await settle();
+    return outcomes;
+  }
+  const xids = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  it(`with ${MIN_IN_FLIGHT} or more in flight a read is followed by a ${HOLD_MS} ms wait; what lands meanwhile is read after it`, async () => {
+    const { clock, socket, session } = await established(30_000);
+    const outcomes = await inFlight(session, 40);
+    expect(socket.requests()).toHaveLength(40);
+    socket.syncReplies(xids(1, 4)); // 36 left in flight
+    await settle();
+    expect(outcomes).toHaveLength(4);
+    expect(socket.paused).toBe(true);
+    socket.syncReplies(xids(5, 8));
+    await settle();
+    expect(outcomes).toHaveLength(4); // waiting in the kernel's buffer
+    await clock.advance(HOLD_MS);
+    expect(outcomes).toHaveLength(8);
+    expect(socket.paused).toBe(true); // 32 still in flight
+    socket.syncReplies(xids(9, 40));
+    await clock.advance(HOLD_MS);
+    expect(outcomes).toEqual(Array(40).fill("ok"));
+    expect(socket.paused).toBe(false); // nothing in flight: the next read is taken at once
+  });
+
+  it(`below ${MIN_IN_FLIGHT} in flight every read is taken at once`, async () => {
+    const { socket, session } = await established(30_000);
+    const outcomes = await inFlight(session, MIN_IN_FLIGHT);
+    socket.syncReplies([1]);
+    await settle();
+    expect(outcomes).toEqual(["ok"]);
+    expect(socket.paused).toBe(false);
+    socket.syncReplies([2]);
+    await settle();
+    expect(outcomes).toEqual(["ok", "ok"]);
+  });
+
+  it("with readPacing off every read is taken at once", async () => {
+    const { socket, session } = await established(30_000, false);
+    const outcomes = await inFlight(session, 40);
+    socket.syncReplies([1]);
+    await settle();
+    expect(socket.paused).toBe(false);
+    socket.syncReplies([2]);
+    await settle();
+    expect(outcomes).toEqual(["ok", "ok"]);
+  });
+
+  it("a connection that ends during a wait does not read again, and its requests fail", async () => {
+    const { clock, socket, session } = await established(30_000);
+    const outcomes = await inFlight(session, 40);
+    socket.syncReplies([1]);
+    await settle();
+    expect(socket.paused).toBe(true);
+    socket.emit("close");
+    await clock.advance(HOLD_MS);
+    expect(socket.paused).toBe(true); // the wait's timer went with the connection
+    expect(outcomes.filter((o) => o === "failed")).toHaveLength(39);
   });
 });
