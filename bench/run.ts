@@ -24,7 +24,7 @@ import { fileURLToPath } from "node:url";
 import { ZooKeeper } from "../src/index.js";
 import { srvr, startZooKeeper, type ZooKeeperCluster } from "../src/testing/index.js";
 import { lineOf } from "../src/testing/versions.js";
-import { CLIENT_NAMES, type ClientName, isClientName } from "./clients/client.js";
+import { CLIENT_NAMES, type ClientName, isClientName, OPT_IN_CLIENTS } from "./clients/client.js";
 import {
   CODEC_CASES,
   CODEC_IMPLS,
@@ -190,7 +190,9 @@ async function main(): Promise<void> {
     if (!isClientName(c))
       throw new KnobError(`BENCH_CLIENTS: unknown client "${c}"; known: ${CLIENT_NAMES.join(", ")}`);
   }
-  const clients = CLIENT_NAMES.filter((c) => knobs.clients.length === 0 || knobs.clients.includes(c));
+  const clients = CLIENT_NAMES.filter((c) =>
+    knobs.clients.length === 0 ? !OPT_IN_CLIENTS.includes(c) : knobs.clients.includes(c),
+  );
   const scenarios = selectScenarios(allScenarios(knobs), knobs.scenarios);
   const codecCases = CODEC_CASES.flatMap((record) =>
     (["encode", "decode"] as const).map((op) => ({ record, op, name: codecScenarioName(record, op) })),

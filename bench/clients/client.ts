@@ -50,8 +50,20 @@ export interface ClientFactory {
   unsupported(kind: "lock"): string | null;
 }
 
-export const CLIENT_NAMES = ["zkwire", "node-zookeeper-client", "zookeeper-native", "raw-floor"] as const;
+export const CLIENT_NAMES = [
+  "zkwire",
+  "node-zookeeper-client",
+  "zookeeper-native",
+  "raw-floor",
+  "zkwire-unpaced",
+] as const;
 export type ClientName = (typeof CLIENT_NAMES)[number];
+
+/**
+ * Run only when BENCH_CLIENTS names them. zkwire-unpaced is zkwire with `readPacing: false`: beside
+ * zkwire in one run, it shows what read pacing (src/session/read-pacing.ts) does, round by round.
+ */
+export const OPT_IN_CLIENTS: readonly ClientName[] = ["zkwire-unpaced"];
 
 export function isClientName(s: string): s is ClientName {
   return (CLIENT_NAMES as readonly string[]).includes(s);
@@ -62,6 +74,8 @@ export async function loadFactory(name: ClientName): Promise<ClientFactory> {
   switch (name) {
     case "zkwire":
       return (await import("./zkwire.js")).factory;
+    case "zkwire-unpaced":
+      return (await import("./zkwire.js")).unpacedFactory;
     case "node-zookeeper-client":
       return (await import("./node-zookeeper-client.js")).factory;
     case "zookeeper-native":

@@ -93,11 +93,19 @@ class ZkwireClient implements BenchClient {
   private onWatch: ((message: unknown) => void) | null = null;
 }
 
-export const factory: ClientFactory = {
-  async connect(connectString, sessionTimeoutMs) {
-    return new ZkwireClient(await ZooKeeper.connect(connectString, { sessionTimeout: sessionTimeoutMs }));
-  },
-  unsupported() {
-    return null;
-  },
-};
+function zkwireFactory(readPacing: boolean): ClientFactory {
+  return {
+    async connect(connectString, sessionTimeoutMs) {
+      return new ZkwireClient(
+        await ZooKeeper.connect(connectString, { sessionTimeout: sessionTimeoutMs, readPacing }),
+      );
+    },
+    unsupported() {
+      return null;
+    },
+  };
+}
+
+export const factory = zkwireFactory(true);
+/** zkwire reading every reply at once (`readPacing: false`), for comparison. */
+export const unpacedFactory = zkwireFactory(false);
