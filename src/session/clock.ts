@@ -42,9 +42,10 @@ export interface SocketLike {
 
 /**
  * Where a socket's bytes go. `reused`: the memory behind `chunk` is read into again once this returns, so
- * whatever is kept of it must be copied.
+ * whatever is kept of it must be copied. `full`: the read filled the transport's buffer, so more bytes are
+ * probably waiting already.
  */
-export type ReadHandler = (chunk: Buffer, reused: boolean) => void;
+export type ReadHandler = (chunk: Buffer, reused: boolean, full: boolean) => void;
 
 /**
  * Opens a socket to a server and hands every read to `onRead` (the socket's "data" events are not
@@ -80,7 +81,7 @@ export const netTransport: Transport = (address, tlsOptions, onRead) => {
       host: address.host,
       port: address.port,
     });
-    socket.on("data", (chunk: Buffer) => onRead(chunk, false));
+    socket.on("data", (chunk: Buffer) => onRead(chunk, false, false));
     return { socket, openEvent: "secureConnect" };
   }
   readBuffer ??= Buffer.allocUnsafeSlow(READ_BUFFER_BYTES);
@@ -91,7 +92,7 @@ export const netTransport: Transport = (address, tlsOptions, onRead) => {
     onread: {
       buffer,
       callback: (n: number) => {
-        onRead(buffer.subarray(0, n), true);
+        onRead(buffer.subarray(0, n), true, n === buffer.length);
         return true; // false would pause reading; the session reads all the time
       },
     },

@@ -29,7 +29,10 @@ export interface ConnectionOptions {
   /** TLS options, or undefined for plain TCP. */
   tls: tls.ConnectionOptions | undefined;
   maxPacketSize: number;
-  /** Wait a moment before reading again while many requests are in flight (read-pacing.ts). */
+  /**
+   * Wait a moment before reading again while many requests are in flight (read-pacing.ts). Plain TCP only:
+   * a paused TLS socket stops reading once it holds 16 KiB, and hands over one record per data event.
+   */
   readPacing: boolean;
   /** Where the connection reads the time (default: performance.now()). */
   clock?: Clock | undefined;
@@ -62,9 +65,11 @@ export class Connection {
     this.decoder = new FrameDecoder(options.maxPacketSize);
     this.clock = options.clock ?? realClock;
     this.lastReceived = this.lastSent = this.clock.now();
-    this.pacer = options.readPacing ? new ReadPacer(this.lastReceived) : null;
-    const { socket, openEvent } = (options.transport ?? netTransport)(address, options.tls, (chunk, reused) =>
-      this.received(chunk, reused),
+    this.pacer = options.readPacing && options.tls === undefined ? new ReadPacer(this.lastReceived) : null;
+    const { socket, openEvent } = (options.transport ?? netTransport)(
+      address,
+      options.tls,
+      (chunk, reused, full) => this.received(chunk, reused, full),
     );
     this.socket = socket;
     this.socket.once(openEvent, () => this.opened());
@@ -114,7 +119,7 @@ export class Connection {
     if (!this.closed) this.handlers.onOpen();
   }
 
-  private received(chunk: Buffer, reused: boolean): void {
+  private received(chunk: Buffer, reused: boolean, full: boolean): void {
     if (this.closed) return;
     const now = this.clock.now();
     this.lastReceived = now;
@@ -126,7 +131,7 @@ export class Connection {
       return;
     }
     if (this.pacer === null || this.closed || this.holdTimer !== null) return;
-    const hold = this.pacer.afterRead(now, this.framesThisRead, this.handlers.inFlight());
+    const hold = this.pacer.afterRead(now, this.framesThisRead, this.handlers.inFlight(), full);
     if (hold > 0) {
       this.socket.pause();
       this.holdTimer = this.clock.setTimeout(this.resumeReads, hold);

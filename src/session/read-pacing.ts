@@ -9,7 +9,11 @@
  * answers in one wait is still in flight, so the server always has work queued behind the wait. The reply
  * rate is measured over windows of RATE_WINDOW_MS; if waiting slowed the server down, the rate falls, the
  * queue in flight drains, and the waits stop. Below MIN_IN_FLIGHT requests in flight it never waits: a
- * caller with a handful of requests out is waiting on each one.
+ * caller with a handful of requests out is waiting on each one. Nor after a read that filled the buffer:
+ * more is already waiting, and waiting would only slow a stream of large replies down.
+ *
+ * Plain TCP only (connection.ts): a paused TLS socket stops reading once it holds 16 KiB, and hands over
+ * what it holds one TLS record at a time, so a wait per record would cap it at one record per wait.
  *
  * Measured with `npm run bench` (bench/README.md, "What a client's load costs the server").
  */
@@ -39,10 +43,10 @@ export class ReadPacer {
   }
 
   /**
-   * A read at `now` brought `replies` frames and left `inFlight` requests unanswered: how long to wait
-   * before reading again (0: read at once).
+   * A read at `now` brought `replies` frames and left `inFlight` requests unanswered; `full`: it filled the
+   * read buffer. How long to wait before reading again (0: read at once).
    */
-  afterRead(now: number, replies: number, inFlight: number): number {
+  afterRead(now: number, replies: number, inFlight: number, full = false): number {
     this.windowReplies += replies;
     const elapsed = now - this.windowStart;
     if (elapsed >= RATE_WINDOW_MS) {
@@ -50,6 +54,6 @@ export class ReadPacer {
       this.windowStart = now;
       this.windowReplies = 0;
     }
-    return inFlight >= MIN_IN_FLIGHT && inFlight >= HEADROOM * HOLD_MS * this.rate ? HOLD_MS : 0;
+    return !full && inFlight >= MIN_IN_FLIGHT && inFlight >= HEADROOM * HOLD_MS * this.rate ? HOLD_MS : 0;
   }
 }

@@ -148,6 +148,22 @@ describe("TLS, server authentication only (ssl.clientAuth=none)", () => {
     if (hasWhoAmI) expect((await zk.whoAmI()).map((id) => id.authScheme)).toEqual(["ip"]);
   });
 
+  it("answers 2,000 requests made at once, in order", async () => {
+    await using zk = await ZooKeeper.connect(secureAddress(serverAuth), { ...OK, tls: { ca: certs.ca } });
+    const { path } = await zk.create("/tls-pipelined", Buffer.alloc(1_000, 0x61));
+    const order: number[] = [];
+    const replies = await Promise.all(
+      Array.from({ length: 2_000 }, (_, i) =>
+        zk.getData(path).then((r) => {
+          order.push(i);
+          return r.data.length;
+        }),
+      ),
+    );
+    expect(order).toEqual(Array.from({ length: 2_000 }, (_, i) => i));
+    expect(replies.every((n) => n === 1_000)).toBe(true);
+  });
+
   it("verifies the server by host name too (SNI and DNS:localhost in the certificate)", async () => {
     const port = serverAuth.servers[0]!.ports.secureClient!;
     // localhost may resolve to ::1 first; the server listens on 127.0.0.1 only, and node's

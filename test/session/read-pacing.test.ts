@@ -15,6 +15,12 @@ describe("ReadPacer", () => {
     expect(pacer.afterRead(2, 1, 0)).toBe(0);
   });
 
+  it("never waits after a read that filled the buffer", () => {
+    const pacer = new ReadPacer(0);
+    expect(pacer.afterRead(1, 40, 1_000, true)).toBe(0);
+    expect(pacer.afterRead(2, 3, 1_000, false)).toBe(HOLD_MS);
+  });
+
   it("waits while the reply rate is not yet known, with enough in flight", () => {
     const pacer = new ReadPacer(0);
     expect(pacer.afterRead(1, 2, MIN_IN_FLIGHT)).toBe(HOLD_MS);

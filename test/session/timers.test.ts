@@ -79,10 +79,10 @@ class FakeSocket extends EventEmitter implements SocketLike {
       this.emit("data", b);
     return this;
   }
-  /** Bytes from the server: read now, or on resume() when paused. */
-  feed(bytes: Buffer): void {
+  /** Bytes from the server: read now, or on resume() when paused. `full`: as if they filled the buffer. */
+  feed(bytes: Buffer, full = false): void {
     if (this.paused) this.unread.push(bytes);
-    else this.emit("data", bytes);
+    else this.emit("data", bytes, full);
   }
   write(bytes: Buffer): boolean {
     this.written.push(Buffer.from(bytes));
@@ -126,7 +126,7 @@ class FakeSocket extends EventEmitter implements SocketLike {
     this.feed(frame);
   }
   /** sync's replies (ReplyHeader, then the path "/") to the given xids, in one read. */
-  syncReplies(xids: readonly number[]): void {
+  syncReplies(xids: readonly number[], full = false): void {
     const frames = xids.map((xid) => {
       const frame = Buffer.alloc(25);
       frame.writeInt32BE(21, 0);
@@ -137,16 +137,16 @@ class FakeSocket extends EventEmitter implements SocketLike {
       frame.write("/", 24);
       return frame;
     });
-    this.feed(Buffer.concat(frames));
+    this.feed(Buffer.concat(frames), full);
   }
 }
 
-function harness(connect: string, sessionTimeout: number, readPacing = true) {
+function harness(connect: string, sessionTimeout: number, readPacing = true, tls?: object) {
   const clock = new ManualClock();
   const sockets: FakeSocket[] = [];
   const transport: Transport = (_address, _tls, onRead) => {
     const socket = new FakeSocket();
-    socket.on("data", (chunk: Buffer) => onRead(chunk, false));
+    socket.on("data", (chunk: Buffer, full?: boolean) => onRead(chunk, false, full === true));
     sockets.push(socket);
     return { socket, openEvent: "connect" };
   };
@@ -156,7 +156,7 @@ function harness(connect: string, sessionTimeout: number, readPacing = true) {
     connectTimeout: 60_000,
     readOnly: false,
     resume: undefined,
-    tls: undefined,
+    tls,
     maxPacketSize: 1 << 20,
     readPacing,
     sasl: undefined,
@@ -172,8 +172,8 @@ function harness(connect: string, sessionTimeout: number, readPacing = true) {
 }
 
 /** A session established on its first socket at clock time 0, granted T ms. */
-async function established(t: number, readPacing = true) {
-  const h = harness("127.0.0.1:2181", t, readPacing);
+async function established(t: number, readPacing = true, tls?: object) {
+  const h = harness("127.0.0.1:2181", t, readPacing, tls);
   await settle();
   const socket = h.sockets[0]!;
   socket.emit("connect");
@@ -311,8 +311,11 @@ describe("read pacing (manual clock, no server)", () => {
     expect(outcomes).toEqual(["ok", "ok"]);
   });
 
-  it("with readPacing off every read is taken at once", async () => {
-    const { socket, session } = await established(30_000, false);
+  it.each([
+    ["with readPacing off", false, undefined],
+    ["over TLS", true, {}],
+  ])("%s every read is taken at once", async (_, readPacing, tls) => {
+    const { socket, session } = await established(30_000, readPacing, tls);
     const outcomes = await inFlight(session, 40);
     socket.syncReplies([1]);
     await settle();
@@ -320,6 +323,18 @@ describe("read pacing (manual clock, no server)", () => {
     socket.syncReplies([2]);
     await settle();
     expect(outcomes).toEqual(["ok", "ok"]);
+  });
+
+  it("a read that filled the buffer is followed by the next at once; the one that did not, by a wait", async () => {
+    const { socket, session } = await established(30_000);
+    const outcomes = await inFlight(session, 40);
+    socket.syncReplies([1, 2], true);
+    await settle();
+    expect(socket.paused).toBe(false);
+    socket.syncReplies([3]);
+    await settle();
+    expect(socket.paused).toBe(true);
+    expect(outcomes).toHaveLength(3);
   });
 
   it("a connection that ends during a wait does not read again, and its requests fail", async () => {
