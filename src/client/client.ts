@@ -70,8 +70,9 @@ export interface ZooKeeperOptions {
   /** Backoff between rounds over the host list, [first, max] in ms (jittered). */
   backoff?: readonly [number, number];
   /**
-   * With 32 or more requests in flight, wait about 1 ms after a read so replies are read, and the
-   * requests they make room for written, in batches (src/session/read-pacing.ts). Default true.
+   * With 32 or more requests in flight on a plain TCP connection, wait about 1 ms after a read so replies
+   * are read, and the requests they make room for written, in batches (src/session/read-pacing.ts).
+   * Default true.
    */
   readPacing?: boolean;
   logger?: Logger;

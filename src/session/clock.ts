@@ -93,7 +93,7 @@ export const netTransport: Transport = (address, tlsOptions, onRead) => {
       buffer,
       callback: (n: number) => {
         onRead(buffer.subarray(0, n), true, n === buffer.length);
-        return true; // false would pause reading; the session reads all the time
+        return true; // false would stop reading; read pacing stops it with socket.pause() (connection.ts)
       },
     },
   });

@@ -15,7 +15,7 @@
  * Plain TCP only (connection.ts): a paused TLS socket stops reading once it holds 16 KiB, and hands over
  * what it holds one TLS record at a time, so a wait per record would cap it at one record per wait.
  *
- * Measured with `npm run bench` (bench/README.md, "What a client's load costs the server").
+ * Measured with `npm run bench` beside zkwire-unpaced (bench/README.md, "Read pacing, kept").
  */
 
 /** How long a held read waits (Node's shortest timer). */
