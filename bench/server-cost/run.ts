@@ -23,7 +23,7 @@
  * its runs' figures are not comparable with others').
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ZooKeeper } from "../../src/index.js";
@@ -67,20 +67,32 @@ const CLIENT_SYSCALLS = ["read", "write", "writev", "epoll_pwait", "epoll_ctl", 
 const CLIENT_EVENTS = [...CLIENT_SYSCALLS.map((s) => `syscalls:sys_enter_${s}`), "sched:sched_wakeup"];
 const perfWorks =
   spawnSync("perf", ["stat", "-x", ",", "-e", [...EVENTS, ...CLIENT_EVENTS].join(","), "true"]).status === 0;
+if (profileDir !== null) {
+  if (!perfWorks) throw new Error("COST_PROFILE_DIR needs perf, which cannot attach here");
+  mkdirSync(profileDir, { recursive: true });
+}
+
+/** `perf <args>` running until stop(), which interrupts it and gives what it wrote to stderr. */
+function perfUntilStopped(args: readonly string[]) {
+  const perf = spawn("perf", args, { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  perf.stderr.on("data", (d) => (stderr += d));
+  return {
+    async stop(): Promise<string> {
+      perf.kill("SIGINT");
+      await new Promise((resolve) => perf.once("exit", resolve));
+      return stderr;
+    },
+  };
+}
 
 /** `perf stat` attached to a process until stop(); then the count of each event. */
 function countEvents(pid: number, events: readonly string[]) {
-  const perf = spawn("perf", ["stat", "-x", ",", "-e", events.join(","), "-p", `${pid}`], {
-    stdio: ["ignore", "ignore", "pipe"],
-  });
-  let counted = "";
-  perf.stderr.on("data", (d) => (counted += d));
+  const perf = perfUntilStopped(["stat", "-x", ",", "-e", events.join(","), "-p", `${pid}`]);
   return {
     async stop(): Promise<Map<string, number>> {
-      perf.kill("SIGINT");
-      await new Promise((resolve) => perf.once("exit", resolve));
       const counts = new Map<string, number>();
-      for (const l of counted.split("\n")) {
+      for (const l of (await perf.stop()).split("\n")) {
         const [count, , event] = l.split(",");
         if (event?.includes(":")) counts.set(event, Number(count));
       }
@@ -108,15 +120,7 @@ function serverUserSystem(pid: number): { user: number; system: number } {
  * shows as unresolved addresses) until stop(): where its CPU goes under one client's load.
  */
 function recordProfile(pid: number, file: string) {
-  const perf = spawn("perf", ["record", "-q", "-F", "2999", "-g", "-p", `${pid}`, "-o", file], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  return {
-    async stop(): Promise<void> {
-      perf.kill("SIGINT");
-      await new Promise((resolve) => perf.once("exit", resolve));
-    },
-  };
+  return perfUntilStopped(["record", "-q", "-F", "2999", "-g", "-p", `${pid}`, "-o", file]);
 }
 
 interface Peer {
@@ -179,7 +183,8 @@ try {
       const after = serverCpu(pid);
       const serverCounts = (await serverPerf?.stop()) ?? new Map<string, number>();
       const clientCounts = (await clientPerf?.stop()) ?? new Map<string, number>();
-      await profile?.stop();
+      const profileErrors = await profile?.stop();
+      if (profileErrors) process.stderr.write(profileErrors);
       const r = JSON.parse(line.value as string) as {
         ops: number;
         errors: number;
