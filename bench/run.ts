@@ -69,6 +69,7 @@ import {
 } from "./report.js";
 import { allScenarios, type Scenario, selectScenarios } from "./scenarios.js";
 import { serverCpuReader } from "./server-cpu.js";
+import { rotate } from "./stats.js";
 
 const SESSION_TIMEOUT_MS = 30_000;
 /** How long a codec batch keeps running before it is timed, so the timed batches run optimised code. */
@@ -152,11 +153,6 @@ function workerArgs(profile: boolean): string[] {
   // Source maps only when profiling: they locate profile samples in the TypeScript, and otherwise
   // only slow down stack traces.
   return ["--expose-gc", ...(profile ? ["--enable-source-maps"] : [])];
-}
-
-function rotate<T>(items: readonly T[], by: number): T[] {
-  const k = by % Math.max(1, items.length);
-  return [...items.slice(k), ...items.slice(0, k)];
 }
 
 function commandLine(args: readonly string[]): string {

@@ -1,4 +1,7 @@
-/** Medians and percentiles: the only statistics the benchmark reports (robust to one odd round). */
+/**
+ * Medians and percentiles: the only statistics the benchmark reports (robust to one odd round); and the
+ * order runs take within a round.
+ */
 
 /** The median; the mean of the two middle values for an even count. NaN for none. */
 export function median(values: readonly number[]): number {
@@ -36,4 +39,14 @@ export function middleHalf(values: readonly number[]): Spread | undefined {
   const v = values.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
   if (v.length === 0) return undefined;
   return [percentileSorted(v, 25), percentileSorted(v, 75)];
+}
+
+/**
+ * The clients' order in round `round`: rotated one place per round, so each client runs in every position
+ * equally often. (Alternating A B C, C B A would run the clients at either end twice in a row at every
+ * round's boundary, where a disturbance of a few seconds would count against the same client twice.)
+ */
+export function rotate<T>(items: readonly T[], round: number): T[] {
+  const k = round % Math.max(1, items.length);
+  return [...items.slice(k), ...items.slice(0, k)];
 }

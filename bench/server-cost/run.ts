@@ -3,10 +3,10 @@
  *
  * `npm run bench` measures each client flat out, so a faster client also loads the server harder; here
  * every client issues the same operations at the same rate (COST_RATE per second, COST_DEPTH at most in
- * flight), each from a process of its own, interleaved round by round. Per operation the report gives
- * the server's CPU (user and system, from /proc) and, where `perf` can attach, the system calls the
- * server made and the wake-ups it caused (kernel tracepoints, counted in the server's threads), and the
- * same of the client's process ("client read/op", ...).
+ * flight), each from a process of its own, interleaved round by round, the order rotating. Per operation
+ * the report gives the server's CPU (user and system, from /proc) and, where `perf` can attach, the
+ * system calls the server made and the wake-ups it caused (kernel tracepoints, counted in the server's
+ * threads), and the same of the client's process ("client read/op", ...).
  *
  *   npx tsx bench/server-cost/run.ts
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
@@ -33,7 +33,7 @@ import { cpus } from "../cpus.js";
 import { startIdleFill } from "../idle-fill.js";
 import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION, parsePlacement } from "../knobs.js";
 import { serverCpuReader } from "../server-cpu.js";
-import { median, medianRatio } from "../stats.js";
+import { median, medianRatio, rotate } from "../stats.js";
 import { burns } from "./burn.js";
 
 const env = process.env;
@@ -170,8 +170,7 @@ try {
     peers.set(name, { child, lines });
   }
   for (let round = 0; round < rounds; round++) {
-    // Alternate the order: A B, B A, ...
-    for (const name of round % 2 === 0 ? clients : [...clients].reverse()) {
+    for (const name of rotate(clients, round)) {
       const peer = peers.get(name)!;
       const serverPerf = perfWorks ? countEvents(pid, EVENTS) : null;
       const clientPerf = perfWorks ? countEvents(peer.child.pid!, CLIENT_EVENTS) : null;
