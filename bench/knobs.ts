@@ -3,7 +3,7 @@
  * line alone, and CI can turn any knob without a code change). Every value is validated here, so a typo
  * fails before a server is started rather than after minutes of measuring the wrong thing.
  */
-import { isPlacement, type Placement } from "./cpus.js";
+import { defaultPlacement, isPlacement, type Placement } from "./cpus.js";
 
 export interface Knobs {
   /** Measured rounds per scenario; each figure is the median over them. */
@@ -48,8 +48,9 @@ export interface Knobs {
    */
   readonly idleFill: boolean;
   /**
-   * BENCH_CPUS: where the server and the clients run (cpus.ts): shared (default), split (the server on
-   * a core of its own), one. Needs a server the benchmark starts.
+   * BENCH_CPUS: where the server and the clients run (cpus.ts): split (the server on a core of its own;
+   * the default on two cores or more), shared (the default on one core or with ZK_CONNECT), one. split
+   * and one need a server the benchmark starts.
    */
   readonly cpus: Placement;
 }
@@ -77,15 +78,16 @@ function flag(env: Env, name: string, fallback: boolean): boolean {
   throw new KnobError(`${name} must be 0 or 1, got "${raw}"`);
 }
 
-/** The placement (cpus.ts) a knob names; empty or unset: shared. */
-export function parsePlacement(raw: string | undefined, knob: string): Placement {
-  const spec = raw || "shared";
+/** The placement (cpus.ts) a knob names; empty or unset: `fallback`. */
+export function parsePlacement(raw: string | undefined, knob: string, fallback: Placement): Placement {
+  const spec = raw || fallback;
   if (!isPlacement(spec)) throw new KnobError(`${knob} must be shared, split or one, got "${spec}"`);
   return spec;
 }
 
 function placement(env: Env): Placement {
-  const raw = parsePlacement(env.BENCH_CPUS, "BENCH_CPUS");
+  // A server the benchmark did not start cannot be pinned: shared, unless a knob insists (refused below).
+  const raw = parsePlacement(env.BENCH_CPUS, "BENCH_CPUS", env.ZK_CONNECT ? "shared" : defaultPlacement());
   if (raw !== "shared" && env.ZK_CONNECT)
     throw new KnobError(`BENCH_CPUS=${raw} needs a server the benchmark starts, not ZK_CONNECT`);
   return raw;

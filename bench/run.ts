@@ -398,7 +398,7 @@ async function main(): Promise<void> {
       `- ${disturbed}`,
       `- Knobs: ${knobs.rounds} rounds after ${knobs.warmup} warm-up (the locks: ${knobs.lockWarmup}), ${
         knobs.ops > 0 ? `${knobs.ops} ops` : `${knobs.durationMs} ms`
-      } per run; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
+      } per run; BENCH_CPUS=${knobs.cpus}; server JVM flags ${knobs.serverJvmArgs.join(" ")}`,
       "",
       markdown(rows, memory, knobs.memoryRequests, codecTable, skips, {
         serverLine,

@@ -12,13 +12,13 @@
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
  *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
  *   COST_BURN=zkwire:35 npx tsx bench/server-cost/run.ts            zkwire 35 µs of CPU slower per answer
- *   COST_CPUS=split npx tsx bench/server-cost/run.ts                the server on a core of its own (../cpus.ts)
+ *   COST_CPUS=shared npx tsx bench/server-cost/run.ts               the server and the clients on every core (../cpus.ts)
  *   COST_PROFILE_DIR=/tmp/p npx tsx bench/server-cost/run.ts        a perf profile of the server per client and round
  *
  * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
  * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
- * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (shared; split, one: see ../cpus.ts),
- * COST_PROFILE_DIR (none: `perf record` of the server into <dir>/<client>-round<n>.data; read with
+ * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (split on two cores or
+ * more, else shared; one: see ../cpus.ts), COST_PROFILE_DIR (none: `perf record` of the server into <dir>/<client>-round<n>.data; read with
  * `perf report -i <file> --no-children --sort sym`. It doubles the server's CPU per operation here, so
  * its runs' figures are not comparable with others').
  */
@@ -29,7 +29,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ZooKeeper } from "../../src/index.js";
 import { startZooKeeper } from "../../src/testing/index.js";
 import { CLIENT_NAMES, isClientName } from "../clients/client.js";
-import { cpus } from "../cpus.js";
+import { cpus, defaultPlacement } from "../cpus.js";
 import { startIdleFill } from "../idle-fill.js";
 import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION, parsePlacement } from "../knobs.js";
 import { serverCpuReader } from "../server-cpu.js";
@@ -47,7 +47,7 @@ const ops = positive("COST_OPS", 60_000);
 const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
-const placement = cpus(parsePlacement(env.COST_CPUS, "COST_CPUS"), "COST_CPUS");
+const placement = cpus(parsePlacement(env.COST_CPUS, "COST_CPUS", defaultPlacement()), "COST_CPUS");
 const profileDir = env.COST_PROFILE_DIR || null;
 const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
 for (const c of burn.keys())
@@ -233,7 +233,7 @@ for (const key of keys) {
   lines.push(`| ${[key, ...cells, ...ratios].join(" | ")} |`);
 }
 console.log(
-  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}${placement.placement === "shared" ? "" : `, COST_CPUS=${placement.placement}`}${[...burn].map(([c, us]) => `, ${c} burning ${us} µs per answer`).join("")}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
+  `ZooKeeper ${cluster.version}; ${opKind}, ${rate > 0 ? `${rate} ops/s paced` : "flat out"}, at most ${depth} in flight, ${ops} ops per run, ${rounds} rounds${idleFill ? ", idle time filled" : ""}, COST_CPUS=${placement.placement}${[...burn].map(([c, us]) => `, ${c} burning ${us} µs per answer`).join("")}${perfWorks ? "" : " (perf unavailable: no system call counts)"}\n`,
 );
 console.log(lines.join("\n"));
 process.exit(0);
