@@ -12,15 +12,15 @@
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
  *   BENCH_IDLE_FILL=1 npx tsx bench/server-cost/run.ts               with the idle time filled (idle-fill.ts)
  *   COST_BURN=zkwire:35 npx tsx bench/server-cost/run.ts            zkwire 35 µs of CPU slower per answer
- *   COST_CPUS=shared npx tsx bench/server-cost/run.ts               the server and the clients on every core (../cpus.ts)
+ *   COST_CPUS=shared npx tsx bench/server-cost/run.ts               no pinning (../cpus.ts)
  *   COST_PROFILE_DIR=/tmp/p npx tsx bench/server-cost/run.ts        a perf profile of the server per client and round
  *
  * Knobs: COST_CLIENTS (zkwire,node-zookeeper-client), COST_OP (get|set), COST_DEPTH (1000), COST_OPS per
  * run (60000), COST_RATE (12000; 0 for flat out), COST_ROUNDS (5), BENCH_ZK_VERSION (3.9),
  * BENCH_IDLE_FILL (0), COST_BURN (none; client:µs, see burn.ts), COST_CPUS (split on two cores or
- * more, else shared; one: see ../cpus.ts), COST_PROFILE_DIR (none: `perf record` of the server into <dir>/<client>-round<n>.data; read with
- * `perf report -i <file> --no-children --sort sym`. It doubles the server's CPU per operation here, so
- * its runs' figures are not comparable with others').
+ * more, else shared; one: see ../cpus.ts), COST_PROFILE_DIR (none: `perf record` of the server into
+ * <dir>/<client>-round<n>.data; read with `perf report -i <file> --no-children --sort sym`. It doubles
+ * the server's CPU per operation here, so its runs' figures are not comparable with others').
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
