@@ -12,6 +12,7 @@ import {
   ZooKeeper,
 } from "../../src/index.js";
 import { OpCode } from "../../src/protocol/constants.js";
+import type { FaultProxy } from "../../src/testing/proxy.js";
 import { installCurator, killAllContenders, type PeerEvent, spawnCuratorProgram } from "../peers/peers.js";
 import { giveUpMidWrite, proxyTo } from "../support/proxy.js";
 
@@ -40,12 +41,22 @@ async function eventually(check: () => boolean | Promise<boolean>, ms = 15_000):
   }
 }
 
-/** Ends the client's session from another connection: its next reconnect learns it expired. */
-async function expireSession(zk: ZooKeeper): Promise<void> {
-  const thief = await ZooKeeper.connect(connect, {
-    session: { id: zk.sessionId, password: zk.sessionPassword },
-  });
-  await thief.close();
+/**
+ * Ends the session of `zk`, which connects through `proxy`, from another connection: its next reconnect
+ * learns it expired. The proxy refuses the client's reconnects meanwhile: a reconnect between the thief's
+ * handshake and its close would take the session back, and the close would then fail (session moved),
+ * leaving the session alive.
+ */
+async function expireSession(zk: ZooKeeper, proxy: FaultProxy): Promise<void> {
+  proxy.refuse(true);
+  try {
+    const thief = await ZooKeeper.connect(connect, {
+      session: { id: zk.sessionId, password: zk.sessionPassword },
+    });
+    await thief.close();
+  } finally {
+    proxy.refuse(false);
+  }
 }
 
 const text = (b: Uint8Array | undefined) => (b === undefined ? undefined : Buffer.from(b).toString());
@@ -92,13 +103,17 @@ describe("PersistentNode", () => {
   });
 
   it("is created again in the new session after the session expired (renewSessionOnExpiry)", async () => {
-    await using zk = await ZooKeeper.connect(connect, { sessionTimeout: 6_000, renewSessionOnExpiry: true });
+    await using proxy = await proxyTo(connect);
+    await using zk = await ZooKeeper.connect(proxy.connectString, {
+      sessionTimeout: 6_000,
+      renewSessionOnExpiry: true,
+    });
     const path = `${root}/pn-expiry`;
     await using node = new PersistentNode(zk, path, "kept");
     await node.ready({ timeout: 10_000 });
     const before = zk.sessionId;
     const renewed = new Promise((resolve) => zk.once("session", resolve));
-    await expireSession(zk);
+    await expireSession(zk, proxy);
     await renewed;
     expect(zk.sessionId).not.toBe(before);
     await eventually(async () => (await admin.exists(path))?.ephemeralOwner === zk.sessionId, 20_000);
@@ -167,14 +182,18 @@ describe("GroupMember", () => {
 
   it("after its session expired, comes back in the new session and reads the group again (renewSessionOnExpiry)", async () => {
     const path = `${root}/group-expiry`;
-    await using zkA = await ZooKeeper.connect(connect, { sessionTimeout: 6_000, renewSessionOnExpiry: true });
+    await using proxy = await proxyTo(connect);
+    await using zkA = await ZooKeeper.connect(proxy.connectString, {
+      sessionTimeout: 6_000,
+      renewSessionOnExpiry: true,
+    });
     await using zkB = await ZooKeeper.connect(connect);
     await using a = new GroupMember(zkA, path, "a", "alpha");
     await using b = new GroupMember(zkB, path, "b", "beta");
     await Promise.all([a.ready({ timeout: 10_000 }), b.ready({ timeout: 10_000 })]);
     await eventually(() => a.members.has("b") && b.members.has("a"));
     const renewed = new Promise((resolve) => zkA.once("session", resolve));
-    await expireSession(zkA);
+    await expireSession(zkA, proxy);
     await renewed;
     // While a's session was gone, b changed its data: a reads it in the new session.
     await b.setData("beta-2");
