@@ -195,12 +195,12 @@ export class ZooKeeper extends EventEmitter<ClientEvents> implements AsyncDispos
     );
     this.#chroot = cs.chroot;
     this.#maxRequestSize = positiveInt(options.maxRequestSize ?? JUTE_MAX_BUFFER, "maxRequestSize");
-    this.#renew = options.renewSessionOnExpiry ?? false;
+    this.#renew = flag(options.renewSessionOnExpiry ?? false, "renewSessionOnExpiry");
     this.#sessionOptions = {
       connectString: cs,
       sessionTimeout,
       connectTimeout: positiveInt(options.connectTimeout ?? sessionTimeout, "connectTimeout"),
-      readOnly: options.readOnly ?? false,
+      readOnly: flag(options.readOnly ?? false, "readOnly"),
       resume: options.session
         ? { sessionId: options.session.id, password: options.session.password }
         : undefined,

@@ -5,7 +5,13 @@
  */
 import * as net from "node:net";
 import { afterEach, describe, expect, inject, it, vi } from "vitest";
-import { ConnectError, parseConnectString, ZkArgumentError, ZooKeeper } from "../../src/index.js";
+import {
+  ConnectError,
+  parseConnectString,
+  ZkArgumentError,
+  ZooKeeper,
+  type ZooKeeperOptions,
+} from "../../src/index.js";
 import { OpCode, Xid } from "../../src/protocol/constants.js";
 import { shuffled } from "../../src/session/connect-string.js";
 import { FaultProxy } from "../../src/testing/proxy.js";
@@ -52,11 +58,16 @@ describe("connect strings", () => {
     expect(() => new ZooKeeper(text)).toThrow(ZkArgumentError);
   });
 
-  it("refuses a readPacing that is not a boolean at construction", () => {
-    const bad = { readPacing: "no" } as unknown as { readPacing: boolean };
-    expect(() => new ZooKeeper("127.0.0.1:2181", bad)).toThrow(ZkArgumentError);
-    expect(() => new ZooKeeper("127.0.0.1:2181", bad)).toThrow(/readPacing must be true or false, got/);
-  });
+  it.each(["readPacing", "readOnly", "renewSessionOnExpiry"])(
+    "refuses a %s that is not a boolean at construction",
+    (option) => {
+      const bad = { [option]: "no" } as unknown as ZooKeeperOptions;
+      expect(() => new ZooKeeper("127.0.0.1:2181", bad)).toThrow(ZkArgumentError);
+      expect(() => new ZooKeeper("127.0.0.1:2181", bad)).toThrow(
+        new RegExp(`${option} must be true or false, got`),
+      );
+    },
+  );
 
   it("shuffles hosts, every order possible", () => {
     const seen = new Set<string>();
