@@ -6,7 +6,9 @@
  * flight), each from a process of its own, interleaved round by round, the order rotating. Per operation
  * the report gives the server's CPU (user and system, from /proc) and, where `perf` can attach, the
  * system calls the server made and the wake-ups it caused (kernel tracepoints, counted in the server's
- * threads), and the same of the client's process ("client read/op", ...).
+ * threads), and the same of the client's process ("client read/op", ...). Where the kernel keeps them,
+ * it also gives per core how often the core went idle, for how long, and the interrupts that woke it
+ * (cores.ts): in split, the clients' core and the server's.
  *
  *   npx tsx bench/server-cost/run.ts
  *   COST_RATE=0 COST_DEPTH=100 npx tsx bench/server-cost/run.ts      flat out instead of paced
@@ -24,6 +26,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ZooKeeper } from "../../src/index.js";
@@ -35,6 +38,7 @@ import { DEFAULT_SERVER_JVM_ARGS, DEFAULT_ZK_VERSION, parsePlacement } from "../
 import { serverCpuReader } from "../server-cpu.js";
 import { median, medianRatio, rotate } from "../stats.js";
 import { burns } from "./burn.js";
+import { perOperation, readCores } from "./cores.js";
 
 const env = process.env;
 const clients = (env.COST_CLIENTS ?? "zkwire,node-zookeeper-client").split(",").map((s) => s.trim());
@@ -47,6 +51,7 @@ const ops = positive("COST_OPS", 60_000);
 const rate = Number(env.COST_RATE ?? 12_000);
 const rounds = positive("COST_ROUNDS", 5);
 const idleFill = env.BENCH_IDLE_FILL === "1";
+const cores = availableParallelism(); // read before the harness is pinned to one of them
 const placement = cpus(parsePlacement(env.COST_CPUS, "COST_CPUS", defaultPlacement()), "COST_CPUS");
 const profileDir = env.COST_PROFILE_DIR || null;
 const burn = burns(env.COST_BURN ?? ""); // checked here; each client process reads it again
@@ -144,6 +149,15 @@ const path = `/zkwire-server-cost-${process.pid}`;
 await setup.create(path, Buffer.alloc(100, 0x61));
 const peers = new Map<string, Peer>();
 const fill = idleFill ? startIdleFill() : null;
+/** The cores whose counters are reported, by role in split (the clients' core, the server's), else by number. */
+const coreNames = new Map<number, string>(
+  placement.placement === "split"
+    ? [
+        [0, "clients' core"],
+        [cores - 1, "server's core"],
+      ]
+    : Array.from({ length: cores }, (_, i) => [i, `core ${i}`]),
+);
 const figures = new Map<string, Record<string, number>[]>(clients.map((c) => [c, []]));
 try {
   for (const name of clients) {
@@ -177,9 +191,11 @@ try {
       const profile = profileDir ? recordProfile(pid, `${profileDir}/${name}-round${round + 1}.data`) : null;
       if (perfWorks) await sleep(300); // perf attaches to every thread before the run starts
       const before = serverCpu(pid);
+      const coresBefore = readCores(cores);
       peer.child.stdin!.write("go\n");
       const line = await peer.lines.next();
       const after = serverCpu(pid);
+      const coresAfter = readCores(cores);
       const serverCounts = (await serverPerf?.stop()) ?? new Map<string, number>();
       const clientCounts = (await clientPerf?.stop()) ?? new Map<string, number>();
       const profileErrors = await profile?.stop();
@@ -198,6 +214,8 @@ try {
         "server system µs/op": (after.system - before.system) / r.ops,
         errors: r.errors,
       };
+      if (coresBefore !== null && coresAfter !== null)
+        Object.assign(row, perOperation(coresBefore, coresAfter, coreNames, r.ops));
       for (const [event, count] of serverCounts) row[eventLabel(event)] = count / r.ops;
       for (const [event, count] of clientCounts) row[eventLabel(event, "client ")] = count / r.ops;
       figures.get(name)!.push(row);
