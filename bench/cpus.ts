@@ -21,6 +21,9 @@ export type Placement = "shared" | "split" | "one";
 
 export interface Cpus {
   readonly placement: Placement;
+  /** The core the server is pinned to, and the one the clients are; null where the placement pins nothing. */
+  readonly serverCore: number | null;
+  readonly clientCore: number | null;
   /** Pins the server's process (all its threads) where the placement puts it. */
   server(pid: number): void;
   /** Pins a client's process, or the harness, where the placement puts it. */
@@ -51,6 +54,8 @@ export function cpus(spec: Placement, knob: string): Cpus {
   const clientCpu = spec === "shared" ? null : 0;
   return {
     placement: spec,
+    serverCore: serverCpu,
+    clientCore: clientCpu,
     server: (pid) => pin(pid, serverCpu),
     client: (pid) => pin(pid, clientCpu),
   };

@@ -24,18 +24,18 @@ function readNumber(file: string): number {
   return Number(readFileSync(file, "utf8").trim());
 }
 
-/** One row of /proc/interrupts ("RES:", "CAL:"): its count on each core. */
-function interruptRow(text: string, label: string, cores: number): number[] {
+/** One row of /proc/interrupts ("RES:", "CAL:"): its count on each core; null where the row is missing. */
+function interruptRow(text: string, label: string, cores: number): number[] | null {
   const line = text.split("\n").find((l) => l.trimStart().startsWith(`${label}:`));
-  if (line === undefined) return new Array<number>(cores).fill(Number.NaN);
-  const fields = line
+  if (line === undefined) return null;
+  return line
     .trim()
     .split(/\s+/)
-    .slice(1, cores + 1);
-  return fields.map(Number);
+    .slice(1, cores + 1)
+    .map(Number);
 }
 
-/** Every core's counters now, indexed by core number; null where cpuidle or /proc/interrupts is missing. */
+/** Every core's counters now, indexed by core number; null where cpuidle, /proc/interrupts or its RES and CAL rows are missing. */
 export function readCores(cores: number): CoreCounts[] | null {
   let interrupts: string;
   try {
@@ -45,6 +45,7 @@ export function readCores(cores: number): CoreCounts[] | null {
   }
   const res = interruptRow(interrupts, "RES", cores);
   const cal = interruptRow(interrupts, "CAL", cores);
+  if (res === null || cal === null) return null;
   const counts: CoreCounts[] = [];
   for (let cpu = 0; cpu < cores; cpu++) {
     let idleEntries = 0;
@@ -62,7 +63,7 @@ export function readCores(cores: number): CoreCounts[] | null {
   return counts;
 }
 
-/** What changed between two readings, per operation, labelled by each core's name ("server core"). */
+/** What changed between two readings, per operation, labelled by each core's name ("server's core"). */
 export function perOperation(
   before: CoreCounts[],
   after: CoreCounts[],

@@ -149,12 +149,12 @@ const path = `/zkwire-server-cost-${process.pid}`;
 await setup.create(path, Buffer.alloc(100, 0x61));
 const peers = new Map<string, Peer>();
 const fill = idleFill ? startIdleFill() : null;
-/** The cores whose counters are reported, by role in split (the clients' core, the server's), else by number. */
+/** The cores whose counters are reported: by role where the placement splits them, else every core by number. */
 const coreNames = new Map<number, string>(
-  placement.placement === "split"
+  placement.placement === "split" && placement.clientCore !== null && placement.serverCore !== null
     ? [
-        [0, "clients' core"],
-        [cores - 1, "server's core"],
+        [placement.clientCore, "clients' core"],
+        [placement.serverCore, "server's core"],
       ]
     : Array.from({ length: cores }, (_, i) => [i, `core ${i}`]),
 );
